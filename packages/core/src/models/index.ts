@@ -1,0 +1,7 @@
+export { BaseModel } from './base-model.js';
+export { User } from './user.js';
+export { RefreshToken } from './refresh-token.js';
+export { Project } from './project.js';
+export { Membership, ROLES, WRITER_ROLES, type Role } from './membership.js';
+export { Workspace } from './workspace.js';
+export { WorkspaceFile } from './workspace-file.js';

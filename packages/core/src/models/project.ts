@@ -1,0 +1,40 @@
+import type { QueryBuilder } from 'objection';
+
+import { BaseModel } from './base-model.js';
+import type { Role } from './membership.js';
+
+/** A project: the unit of membership. */
+export class Project extends BaseModel {
+    static override tableName = 'projects';
+
+    id!: number;
+    name!: string;
+    description!: string;
+    owner_id!: number | null;
+    created_at!: string;
+    updated_at!: string;
+    /** The caller's role, selected by `withRoleOf`. */
+    role?: Role;
+
+    static override modifiers = {
+        /** Only projects the user is a member of, each with the user's `role`. */
+        withRoleOf(query: QueryBuilder<Project>, userId: number) {
+            query.select('projects.*', 'memberships.role')
+                .join('memberships', 'memberships.project_id', 'projects.id')
+                .where('memberships.user_id', userId);
+        }
+    };
+
+    /** The project as the API shows it. */
+    toApi() {
+        return {
+            id: this.id,
+            name: this.name,
+            description: this.description,
+            created_at: this.created_at,
+            updated_at: this.updated_at,
+            owner: this.owner_id,
+            role: this.role
+        };
+    }
+}

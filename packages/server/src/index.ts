@@ -1,0 +1,2 @@
+export { createServer, type ServerOptions } from './server.js';
+export type { AuthUser } from './context.js';

@@ -1,0 +1,29 @@
+import { redactUrl } from '@collab/core';
+import type { Plugin, Request } from '@hapi/hapi';
+import HapiPino from 'hapi-pino';
+
+/** Request logging through pino with credentials redacted, `?token=` in URLs included. */
+export const loggingPlugin: Plugin<void> = {
+    name: 'collab-logging',
+    version: '1.0.0',
+    register: async (server) => {
+        await server.register({
+            plugin: HapiPino,
+            options: {
+                instance: server.app.logger,
+                logPayload: false,
+                logQueryParams: false,
+                logRequestStart: false,
+                ignorePaths: ['/healthz'],
+                serializers: {
+                    req: (req: { method: string; url: string; headers: Record<string, string>; remoteAddress?: string }) => ({
+                        method: req.method,
+                        url: redactUrl(req.url),
+                        remoteAddress: req.remoteAddress
+                    })
+                },
+                getChildBindings: (request: Request) => ({ req: { method: request.method, url: redactUrl(request.url.pathname + request.url.search), remoteAddress: request.info.remoteAddress, headers: {} } })
+            }
+        });
+    }
+};

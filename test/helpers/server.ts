@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Server, ServerInjectOptions } from '@hapi/hapi';
+import { createServer } from '@collab/server';
+import type { Config } from '@collab/core';
+import { Redis } from 'ioredis';
+
+import { testConfig, REDIS_URL } from './config.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+/** A signed-in test user. */
+export interface TestUser {
+    id: number;
+    email: string;
+    access: string;
+    refresh: string;
+}
+
+/** What a test sends through `call()`. */
+export interface CallOptions {
+    token?: string;
+    payload?: unknown;
+    headers?: Record<string, string>;
+}
+
+export interface TestServer {
+    server: Server;
+    config: Config;
+    database: TestDatabase;
+    /** `server.inject` with a Bearer token. */
+    call(method: string, url: string, options?: CallOptions): Promise<Awaited<ReturnType<Server['inject']>>>;
+    /** Registers and logs in a new user. */
+    user(name?: string): Promise<TestUser>;
+    stop(): Promise<void>;
+}
+
+/**
+ * A collab server on its own database and Redis prefix. `listen: true` starts it on port 0
+ * (for sockets); otherwise it is only initialized, for `inject`.
+ */
+export async function startTestServer(options: { env?: Record<string, string>; listen?: boolean; database?: TestDatabase } = {}): Promise<TestServer> {
+    const config = testConfig(options.env);
+    const database = options.database ?? await createTestDatabase();
+    const server = await createServer({ config, db: database.db });
+    await (options.listen ? server.start() : server.initialize());
+
+    const call: TestServer['call'] = (method, url, { token, payload, headers = {} } = {}) => {
+        const request: ServerInjectOptions = { method, url, headers: { ...headers }, payload: payload as ServerInjectOptions['payload'] };
+        if (token) {
+            request.headers!.authorization = `Bearer ${token}`;
+        }
+
+        return server.inject(request);
+    };
+
+    const user: TestServer['user'] = async (name = 'user') => {
+        const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
+        const password = 'correct horse battery';
+        const registered = await call('POST', '/api/auth/register/', { payload: { email, password, name } });
+        if (registered.statusCode !== 201) {
+            throw new Error(`register failed: ${registered.payload}`);
+        }
+
+        const login = await call('POST', '/api/auth/login/', { payload: { email, password } });
+        const tokens = login.result as { access: string; refresh: string };
+        return { id: (registered.result as { id: number }).id, email, ...tokens };
+    };
+
+    return {
+        server,
+        config,
+        database,
+        call,
+        user,
+        stop: async () => {
+            await server.stop();
+            await cleanRedis(config.redisPrefix);
+            if (!options.database) {
+                await database.drop();
+            }
+        }
+    };
+}
+
+/** Deletes every Redis key under a test prefix. */
+export async function cleanRedis(prefix: string): Promise<void> {
+    const redis = new Redis(REDIS_URL);
+    try {
+        let cursor = '0';
+        do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length) {
+                await redis.del(...keys);
+            }
+        } while (cursor !== '0');
+    }
+    finally {
+        redis.disconnect();
+    }
+}
