@@ -48,8 +48,8 @@ const schema = Joi.object({
     RATE_LIMIT_USER: Joi.number().integer().min(1).default(600),
     RATE_LIMIT_IP: Joi.number().integer().min(1).default(300),
     RATE_LIMIT_AUTH: Joi.number().integer().min(1).default(10),
-    COLLAB_SANDBOX: Joi.string().valid('bwrap', 'none').default('bwrap')
-        .when('NODE_ENV', { is: 'production', then: Joi.valid('bwrap') }),
+    COLLAB_SANDBOX: Joi.string().default('bwrap')
+        .when('NODE_ENV', { is: 'production', then: Joi.valid('bwrap'), otherwise: Joi.valid('bwrap', 'none') }),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
     COLLAB_DATA_DIR: Joi.string().default('.collab')
 }).unknown(true);
@@ -95,7 +95,12 @@ function devSecret(dataDir: string): string {
     catch {
         const secret = randomBytes(48).toString('base64url');
         mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-        writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
-        return secret;
+        try {
+            writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+            return secret;
+        }
+        catch {
+            return readFileSync(file, 'utf8').trim();     // another process wrote it first
+        }
     }
 }

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+
+import {
+  discoverLanguages,
+  OUTPUT_CAP_BYTES,
+  runProgram,
+  SandboxStartError,
+  type RunSpec,
+  type SandboxMode,
+} from '../../packages/worker/src/sandbox/index.js';
+
+function run(mode: SandboxMode, spec: Partial<RunSpec> & Pick<RunSpec, 'language' | 'code'>) {
+  return runProgram({ timeoutMs: 5000, memoryMb: 256, mode, ...spec });
+}
+
+/** Host processes whose command line contains `marker`, the sandbox's included. */
+async function processesWith(marker: string): Promise<number> {
+  let count = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.split('\0').includes(marker)) count += 1;
+  }
+  return count;
+}
+
+async function eventuallyNoProcessWith(marker: string): Promise<void> {
+  for (let i = 0; i < 20 && (await processesWith(marker)) > 0; i += 1) {
+    await sleep(50);
+  }
+  assert.equal(await processesWith(marker), 0, `a process "sleep ${marker}" survived`);
+}
+
+async function jobDirs(): Promise<string[]> {
+  return (await readdir(os.tmpdir())).filter((name) => name.startsWith('collab-job-'));
+}
+
+for (const mode of ['bwrap', 'none'] as const) {
+  describe(`runProgram() with mode ${mode}`, { timeout: 30_000 }, () => {
+    it('runs hello world in python', async () => {
+      const result = await run(mode, { language: 'python', code: "print('Hello World')" });
+      assert.deepEqual(
+        { ...result, durationMs: 0 },
+        { exitCode: 0, stdout: 'Hello World\n', stderr: '', truncated: false, durationMs: 0, outcome: 'exited' },
+      );
+    });
+
+    it('runs hello world in javascript and bash', async () => {
+      const js = await run(mode, { language: 'javascript', code: "console.log('Hello World')" });
+      assert.equal(js.stdout, 'Hello World\n');
+      assert.equal(js.exitCode, 0);
+      const sh = await run(mode, { language: 'bash', code: 'echo "Hello World"' });
+      assert.equal(sh.stdout, 'Hello World\n');
+      assert.equal(sh.exitCode, 0);
+    });
+
+    it('returns a non-zero exit as data', async () => {
+      const result = await run(mode, {
+        language: 'python',
+        code: "import sys\nprint('bad', file=sys.stderr)\nsys.exit(3)",
+      });
+      assert.equal(result.exitCode, 3);
+      assert.equal(result.stderr, 'bad\n');
+      assert.equal(result.outcome, 'exited');
+    });
+
+    it('passes stdin and closes it', async () => {
+      const code = 'import sys\nprint(sys.stdin.read().upper(), end="")';
+      assert.equal((await run(mode, { language: 'python', code, stdin: 'abc\n' })).stdout, 'ABC\n');
+      assert.equal((await run(mode, { language: 'bash', code: 'cat; echo done' })).stdout, 'done\n');
+    });
+
+    it('kills the program and its grandchildren at the timeout', async () => {
+      const marker = `987.${mode.length}${Date.now() % 1000}`;
+      const result = await run(mode, {
+        language: 'bash',
+        code: `sleep ${marker} &\nsleep 30`,
+        timeoutMs: 500,
+      });
+      assert.equal(result.outcome, 'timed_out');
+      assert.equal(result.exitCode, null);
+      assert.ok(result.durationMs >= 450 && result.durationMs < 3000, `took ${result.durationMs} ms`);
+      await eventuallyNoProcessWith(marker);
+    });
+
+    it('kills what the program left running when it exits', async () => {
+      const marker = `977.${mode.length}${Date.now() % 1000}`;
+      const result = await run(mode, { language: 'bash', code: `sleep ${marker} &\necho started` });
+      assert.equal(result.outcome, 'exited');
+      assert.equal(result.stdout, 'started\n');
+      assert.ok(result.durationMs < 3000);
+      await eventuallyNoProcessWith(marker);
+    });
+
+    it('cancels on abort', async () => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const result = await run(mode, { language: 'python', code: 'while True: pass', signal: controller.signal });
+      assert.equal(result.outcome, 'cancelled');
+      assert.equal(result.exitCode, null);
+      assert.ok(result.durationMs < 3000);
+
+      const early = await run(mode, { language: 'python', code: 'print(1)', signal: AbortSignal.abort() });
+      assert.equal(early.outcome, 'cancelled');
+    });
+
+    it('truncates each stream at 64 KiB and streams only what it keeps', async () => {
+      const seen = { stdout: 0, stderr: 0 };
+      const result = await run(mode, {
+        language: 'python',
+        code: "import sys\nsys.stdout.write('é' * 100_000)\nsys.stderr.write('e' * 10)",
+        onOutput: (stream, chunk) => {
+          seen[stream] += chunk.length;
+        },
+      });
+      assert.equal(result.truncated, true);
+      assert.equal(result.exitCode, 0);
+      assert.equal(Buffer.byteLength(result.stdout), OUTPUT_CAP_BYTES);
+      assert.equal(result.stdout, 'é'.repeat(OUTPUT_CAP_BYTES / 2));
+      assert.equal(result.stderr, 'eeeeeeeeee');
+      assert.deepEqual(seen, { stdout: OUTPUT_CAP_BYTES / 2, stderr: 10 });
+    });
+
+    it('removes the job directory afterwards', async () => {
+      const before = new Set(await jobDirs());
+      let during: string[] = [];
+      const result = await run(mode, {
+        language: 'bash',
+        code: 'mkdir -p a/b && echo x > a/b/f && chmod 000 a/b a && echo ready && sleep 0.2',
+        onOutput: () => {
+          void jobDirs().then((dirs) => {
+            during = dirs.filter((dir) => !before.has(dir));
+          });
+        },
+      });
+      assert.equal(result.exitCode, 0);
+      assert.equal(during.length, 1);
+      assert.deepEqual((await jobDirs()).filter((dir) => !before.has(dir)), []);
+    });
+  });
+}
+
+describe('runProgram() start failures', { timeout: 20_000 }, () => {
+  async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      return await fn();
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  }
+
+  it('throws SandboxStartError when the job directory cannot be created', async () => {
+    await withTmpdir('/nonexistent/collab-test', async () => {
+      await assert.rejects(run('bwrap', { language: 'python', code: 'print(1)' }), SandboxStartError);
+    });
+  });
+
+  it('throws SandboxStartError when bwrap cannot set the sandbox up', { skip: process.getuid?.() !== 0 }, async () => {
+    // A root-only parent directory: the unprivileged bwrap cannot bind the job directory.
+    const privateRoot = await mkdtemp(path.join(os.tmpdir(), 'collab-private-'));
+    try {
+      await withTmpdir(privateRoot, async () => {
+        await assert.rejects(run('bwrap', { language: 'python', code: 'print(1)' }), (error: unknown) => {
+          assert.ok(error instanceof SandboxStartError);
+          assert.match(error.message, /sandbox did not start: bwrap/);
+          return true;
+        });
+      });
+      assert.deepEqual(await readdir(privateRoot), []);
+    } finally {
+      await rm(privateRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an unknown language as a RangeError', async () => {
+    await assert.rejects(
+      runProgram({ language: 'cobol' as 'bash', code: '', timeoutMs: 1000, memoryMb: 64, mode: 'bwrap' }),
+      RangeError,
+    );
+  });
+});
+
+describe('discoverLanguages()', () => {
+  it('lists python, javascript and bash with their versions', async () => {
+    const languages = await discoverLanguages();
+    assert.deepEqual(
+      languages.map((entry) => entry.language),
+      ['python', 'javascript', 'bash'],
+    );
+    for (const entry of languages) {
+      assert.match(entry.version, /^\d+\.\d+/);
+    }
+  });
+});
