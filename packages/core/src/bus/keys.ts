@@ -1,0 +1,26 @@
+/**
+ * Redis names used by the bus and presence. The `{ws:ID}` hash tag keeps a
+ * workspace's keys in one cluster slot, so its Lua scripts stay valid there.
+ */
+export function busKeys(prefix: string) {
+    return {
+        meta: (workspaceId: number) => `${prefix}bus:{ws:${workspaceId}}:meta`,
+        log: (workspaceId: number) => `${prefix}bus:{ws:${workspaceId}}:log`,
+        channel: (workspaceId: number) => `${prefix}bus:ws:${workspaceId}`,
+        channelPrefix: `${prefix}bus:ws:`,
+        control: `${prefix}bus:control`
+    };
+}
+
+/** Redis names used by presence. */
+export function presenceKeys(prefix: string) {
+    return {
+        connections: (workspaceId: number) => `${prefix}presence:{ws:${workspaceId}}:connections`,
+        totals: (workspaceId: number) => `${prefix}presence:{ws:${workspaceId}}:totals`,
+        users: (workspaceId: number) => `${prefix}presence:{ws:${workspaceId}}:users`,
+        heartbeat: (instanceId: string) => `${prefix}presence:instance:${instanceId}:alive`,
+        instanceWorkspaces: (instanceId: string) => `${prefix}presence:instance:${instanceId}:workspaces`,
+        instances: `${prefix}presence:instances`,
+        sweepLock: `${prefix}presence:sweep-lock`
+    };
+}
