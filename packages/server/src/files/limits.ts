@@ -1,0 +1,81 @@
+import Boom from '@hapi/boom';
+
+/** Longest file path, in bytes of UTF-8 (DESIGN §4). */
+export const MAX_PATH_BYTES = 255;
+
+/** Largest file content, in bytes of UTF-8 (DESIGN §4): 1 MiB. */
+export const MAX_CONTENT_BYTES = 1024 * 1024;
+
+// Lone surrogates would be replaced on the way to the database and come back as another string.
+const wellFormed = (text: string) => !/[\uD800-\uDFFF]/.test(text) || Buffer.from(text, 'utf8').toString('utf8') === text;
+
+/** Why a file path is refused, or null when it is a valid relative, `/`-separated path. */
+export function pathProblem(path: string): string | null {
+    if (path === '') {
+        return 'must not be empty';
+    }
+
+    if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) {
+        return `must be at most ${MAX_PATH_BYTES} bytes (UTF-8)`;
+    }
+
+    if (path.startsWith('/')) {
+        return 'must be relative (no leading /)';
+    }
+
+    if (path.includes('\\')) {
+        return 'must use / as the separator (no backslash)';
+    }
+
+    if (/[\u0000-\u001f\u007f]/.test(path)) {
+        return 'must not contain NUL or control characters';
+    }
+
+    if (!wellFormed(path)) {
+        return 'must be valid Unicode';
+    }
+
+    for (const segment of path.split('/')) {
+        if (segment === '') {
+            return 'must not contain empty segments';
+        }
+
+        if (segment === '.' || segment === '..') {
+            return 'must not contain . or .. segments';
+        }
+    }
+
+    return null;
+}
+
+function badRequest(field: string, message: string): Boom.Boom {
+    const error = Boom.badRequest(message);
+    (error.output.payload as unknown as Record<string, unknown>).field = field;
+    return error;
+}
+
+/** Throws 400 naming `path` unless the path is valid. */
+export function checkPath(path: string): void {
+    const problem = pathProblem(path);
+    if (problem) {
+        throw badRequest('path', `path ${problem}`);
+    }
+}
+
+/** Returns the content's size in bytes; throws 413 above 1 MiB, 400 naming `content` for text PostgreSQL cannot store. */
+export function checkContent(content: string): number {
+    const size = Buffer.byteLength(content, 'utf8');
+    if (size > MAX_CONTENT_BYTES) {
+        throw Boom.entityTooLarge(`content is ${size} bytes; a file holds at most ${MAX_CONTENT_BYTES} bytes (1 MiB) of UTF-8`);
+    }
+
+    if (content.includes('\0')) {
+        throw badRequest('content', 'content must not contain NUL characters');
+    }
+
+    if (!wellFormed(content)) {
+        throw badRequest('content', 'content must be valid Unicode');
+    }
+
+    return size;
+}
