@@ -1,1 +1,26 @@
 export * from './envelope.js';
+export { CollabClient } from './client.js';
+export type { CollabClientOptions } from './http.js';
+export {
+    AuthenticationError,
+    CollabError,
+    ConflictError,
+    ConnectionError,
+    NotFoundError,
+    PermissionError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+    type CollabErrorInit,
+    type ErrorBody
+} from './errors.js';
+export type { ListPromise, Page } from './pagination.js';
+export { ROUTES, type HttpMethod, type Route, type RouteName } from './routes.js';
+export type { AuthResource } from './resources/auth.js';
+export type { EventsResource } from './resources/events.js';
+export type { FilesResource } from './resources/files.js';
+export type { JobsResource } from './resources/jobs.js';
+export type { MembersResource } from './resources/members.js';
+export type { ProjectsResource } from './resources/projects.js';
+export type { WorkspacesResource } from './resources/workspaces.js';
+export type * from './types.js';
