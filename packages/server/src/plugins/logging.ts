@@ -14,7 +14,7 @@ export const loggingPlugin: Plugin<void> = {
                 logPayload: false,
                 logQueryParams: false,
                 logRequestStart: false,
-                ignorePaths: ['/healthz'],
+                ignorePaths: ['/healthz', '/readyz', '/metrics'],     // probes and scrapes would drown the request log
                 serializers: {
                     req: (req: { method: string; url: string; headers: Record<string, string>; remoteAddress?: string }) => ({
                         method: req.method,

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+
+import type { Server } from '@hapi/hapi';
+import { loggerOptions } from '@collab/core';
+import { createServer } from '@collab/server';
+import { pino } from 'pino';
+
+import { testConfig } from '../helpers/config.js';
+import { cleanRedis } from '../helpers/server.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+describe('request logs', () => {
+    const lines: string[] = [];
+    const config = testConfig({ LOG_LEVEL: 'trace' });
+    let database: TestDatabase;
+    let server: Server;
+    before(async () => {
+        database = await createTestDatabase();
+        const stream = new Writable({
+            write(chunk, _encoding, done) {
+                lines.push(String(chunk));
+                done();
+            }
+        });
+        server = await createServer({ config, db: database.db, logger: pino(loggerOptions('trace', 'collab-test'), stream) });
+        await server.initialize();
+    });
+    after(async () => {
+        await server.stop();
+        await cleanRedis(config.redisPrefix);
+        await database.drop();
+    });
+
+    it('never contain passwords, tokens or the Authorization header', async () => {
+        const email = 'logged@example.com';
+        const password = 'SECRET-password-123';
+        const post = (url: string, payload: object, headers: Record<string, string> = {}) => server.inject({ method: 'POST', url, payload, headers });
+
+        assert.equal((await post('/api/auth/register/', { email, password })).statusCode, 201);
+        assert.equal((await post('/api/auth/register/', { email: 'not an email', password })).statusCode, 400);
+        const login = await post('/api/auth/login/', { email, password });
+        const first = login.result as { access: string; refresh: string };
+        assert.equal((await post('/api/auth/login/', { email, password: 'SECRET-wrong-password' })).statusCode, 401);
+        const refreshed = await post('/api/auth/refresh/', { refresh: first.refresh });
+        const second = refreshed.result as { access: string; refresh: string };
+        assert.equal(refreshed.statusCode, 200);
+        assert.equal((await post('/api/auth/refresh/', { refresh: first.refresh })).statusCode, 401, 'reuse is refused (and logged)');
+
+        const me = await server.inject({ url: '/api/auth/me/?token=SECRET-QUERY-TOKEN&access_token=SECRET-QUERY-ACCESS', headers: { authorization: `Bearer ${second.access}` } });
+        assert.equal(me.statusCode, 200);
+        const bad = await server.inject({ url: '/api/auth/me/', headers: { authorization: 'Bearer SECRET-BAD-TOKEN', cookie: 'session=SECRET-COOKIE' } });
+        assert.equal(bad.statusCode, 401);
+        assert.equal((await server.inject({ url: '/api/nowhere?token=SECRET-404-TOKEN' })).statusCode, 404);
+
+        const text = lines.join('');
+        assert.match(text, /"url":"\/api\/auth\/me\/?\?token=\[Redacted\]/, 'requests are logged, with the query token blanked');
+        assert.match(text, /\/api\/auth\/refresh/);
+        const secrets = [password, 'SECRET-wrong-password', first.access, first.refresh, second.access, second.refresh,
+            'SECRET-QUERY-TOKEN', 'SECRET-QUERY-ACCESS', 'SECRET-BAD-TOKEN', 'SECRET-COOKIE', 'SECRET-404-TOKEN', config.jwtSecret];
+        for (const secret of secrets) {
+            assert.equal(text.includes(secret), false, `a log line contains ${secret.slice(0, 12)}…`);
+        }
+        assert.doesNotMatch(text, /SECRET/);
+    });
+});

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+
+import type { Server } from '@hapi/hapi';
+import { Redis } from 'ioredis';
+
+import { REDIS_URL, testPrefix } from '../helpers/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/process.js';
+import { RedisServer } from '../helpers/redis-server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const PASSWORD = 'correct horse battery';
+let nextIp = 1;
+const freshIp = () => `10.9.${Math.floor(nextIp / 250)}.${(nextIp++ % 250) + 1}`;
+
+/** Registers and logs in from an address of its own, so the auth limit of other tests is untouched. */
+async function signIn(server: Server): Promise<{ id: number; access: string }> {
+    const email = `rl-${randomUUID().slice(0, 8)}@example.com`;
+    const remoteAddress = freshIp();
+    const reg = await server.inject({ method: 'POST', url: '/api/auth/register/', payload: { email, password: PASSWORD }, remoteAddress });
+    const login = await server.inject({ method: 'POST', url: '/api/auth/login/', payload: { email, password: PASSWORD }, remoteAddress });
+    assert.equal(login.statusCode, 200, login.payload);
+    return { id: (reg.result as { id: number }).id, access: (login.result as { access: string }).access };
+}
+
+const me = (server: Server, access: string) => server.inject({ url: '/api/auth/me/', headers: { authorization: `Bearer ${access}` } });
+const badLogin = (server: Server, remoteAddress: string) => server.inject({ method: 'POST', url: '/api/auth/login/', payload: { email: 'nobody@example.com', password: 'wrong password' }, remoteAddress });
+const header = (res: { headers: Record<string, unknown> }, name: string) => res.headers[name] === undefined ? undefined : Number(res.headers[name]);
+
+describe('rate limits', () => {
+    let database: TestDatabase;
+    let t: TestServer;
+    let strict: TestServer;
+    before(async () => {
+        database = await createTestDatabase();
+        t = await startTestServer({ database, env: { RATE_LIMIT_USER: '5', RATE_LIMIT_IP: '4', RATE_LIMIT_AUTH: '3' } });
+        strict = await startTestServer({ database, env: { RATE_LIMIT_USER: '4', RATE_LIMIT_IP: '1000', RATE_LIMIT_AUTH: '10' } });
+    });
+    after(async () => {
+        await t.stop();
+        await strict.stop();
+        await database.drop();
+    });
+
+    it('counts requests per user, with X-RateLimit headers, and answers 429 with Retry-After past the limit', async () => {
+        const user = await signIn(t.server);
+        for (let i = 1; i <= 5; ++i) {
+            const res = await me(t.server, user.access);
+            assert.equal(res.statusCode, 200);
+            assert.equal(header(res, 'x-ratelimit-limit'), 5);
+            assert.equal(header(res, 'x-ratelimit-remaining'), 5 - i);
+            const reset = header(res, 'x-ratelimit-reset')!;
+            assert.ok(reset >= Date.now() / 1000 && reset <= Date.now() / 1000 + 61, `reset ${reset} is epoch seconds within the minute`);
+        }
+
+        const limited = await me(t.server, user.access);
+        assert.equal(limited.statusCode, 429);
+        assert.equal(header(limited, 'x-ratelimit-remaining'), 0);
+        const retry = header(limited, 'retry-after')!;
+        assert.ok(retry >= 1 && retry <= 60, `Retry-After ${retry}`);
+
+        const other = await signIn(t.server);
+        assert.equal((await me(t.server, other.access)).statusCode, 200, 'another user has a count of their own');
+    });
+
+    it('counts anonymous requests per IP', async () => {
+        const ip = freshIp();
+        const refresh = () => t.server.inject({ method: 'POST', url: '/api/auth/refresh/', payload: { refresh: 'not-a-token' }, remoteAddress: ip });
+        for (let i = 1; i <= 4; ++i) {
+            const res = await refresh();
+            assert.equal(res.statusCode, 401);
+            assert.equal(header(res, 'x-ratelimit-limit'), 4);
+            assert.equal(header(res, 'x-ratelimit-remaining'), 4 - i);
+        }
+
+        const limited = await refresh();
+        assert.equal(limited.statusCode, 429);
+        assert.ok(header(limited, 'retry-after')! >= 1);
+        assert.equal((await t.server.inject({ method: 'POST', url: '/api/auth/refresh/', payload: { refresh: 'x' }, remoteAddress: freshIp() })).statusCode, 401);
+    });
+
+    it('limits login and register to RATE_LIMIT_AUTH a minute per IP', async () => {
+        const ip = freshIp();
+        for (let i = 1; i <= 3; ++i) {
+            const res = await badLogin(t.server, ip);
+            assert.equal(res.statusCode, 401);
+            assert.equal(header(res, 'x-ratelimit-limit'), 3);
+            assert.equal(header(res, 'x-ratelimit-remaining'), 3 - i);
+        }
+
+        const register = await t.server.inject({ method: 'POST', url: '/api/auth/register/', payload: { email: 'late@example.com', password: PASSWORD }, remoteAddress: ip });
+        assert.equal(register.statusCode, 429);
+        assert.equal(header(register, 'x-ratelimit-limit'), 3);
+        assert.ok(header(register, 'retry-after')! >= 1);
+    });
+
+    it('does not limit /healthz, /readyz, /metrics or /swagger*', async () => {
+        const ip = freshIp();
+        for (const url of ['/healthz', '/readyz', '/metrics', '/swagger', '/swagger/', '/swagger.json', '/swaggerui/swagger-ui.css']) {
+            for (let i = 0; i < 6; ++i) {
+                const res = await t.server.inject({ url, remoteAddress: ip });
+                assert.ok(res.statusCode < 400, `${url}: ${res.statusCode}`);
+                assert.equal(res.headers['x-ratelimit-limit'], undefined, url);
+            }
+        }
+
+        const api = await t.server.inject({ method: 'POST', url: '/api/auth/refresh/', payload: { refresh: 'x' }, remoteAddress: ip });
+        assert.equal(header(api, 'x-ratelimit-remaining'), 3, 'none of those requests counted');
+    });
+
+    it('holds the auth limit exactly under concurrency: 50 logins against a limit of 10 let 10 through', async () => {
+        const ip = freshIp();
+        const results = await Promise.all(Array.from({ length: 50 }, () => badLogin(strict.server, ip)));
+        const passed = results.filter((res) => res.statusCode !== 429);
+        assert.equal(passed.length, 10);
+        assert.ok(passed.every((res) => res.statusCode === 401));
+    });
+
+    it('lets a concurrent burst overshoot hapi-rate-limit\'s per-user limit, but counts every request of it', async (tc) => {
+        const user = await signIn(strict.server);
+        const results = await Promise.all(Array.from({ length: 20 }, () => me(strict.server, user.access)));
+        const passed = results.filter((res) => res.statusCode === 200).length;
+        tc.diagnostic(`one instance: 20 concurrent requests against a per-user limit of 4: ${passed} passed (overshoot ${passed - 4})`);
+        assert.ok(passed >= 4, `${passed} passed`);
+        const next = await me(strict.server, user.access);
+        assert.equal(next.statusCode, 429, 'the whole burst was counted');
+        assert.equal(header(next, 'x-ratelimit-remaining'), 0);
+    });
+});
+
+describe('rate limits across instances', () => {
+    const prefix = testPrefix();
+    const env = { REDIS_PREFIX: prefix, JWT_SECRET: randomBytes(32).toString('hex'), RATE_LIMIT_USER: '5', RATE_LIMIT_IP: '1000', RATE_LIMIT_AUTH: '3' };
+    let a: TestServer;
+    let b: TestServer;
+    before(async () => {
+        a = await startTestServer({ env });
+        b = await startTestServer({ env, database: a.database });
+    });
+    after(async () => {
+        await b.stop();
+        await a.stop();
+    });
+
+    it('shares the per-user count between two servers on the same Redis prefix', async () => {
+        const user = await signIn(a.server);
+        const statuses = [];
+        for (let i = 0; i < 6; ++i) {
+            statuses.push((await me(i % 2 ? b.server : a.server, user.access)).statusCode);
+        }
+
+        assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
+    });
+
+    it('shares the auth count between two servers', async () => {
+        const ip = freshIp();
+        const statuses = [await badLogin(a.server, ip), await badLogin(b.server, ip), await badLogin(a.server, ip), await badLogin(b.server, ip)].map((res) => res.statusCode);
+        assert.deepEqual(statuses, [401, 401, 401, 429]);
+    });
+
+    it('counts a concurrent burst spread over two servers in full', async (tc) => {
+        const user = await signIn(a.server);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => me(i % 2 ? b.server : a.server, user.access)));
+        const passed = results.filter((res) => res.statusCode === 200).length;
+        tc.diagnostic(`two instances: 20 concurrent requests against a per-user limit of 5: ${passed} passed (overshoot ${passed - 5})`);
+        assert.ok(passed >= 5, `${passed} passed`);
+        assert.equal((await me(b.server, user.access)).statusCode, 429);
+    });
+
+    it('keeps its counters under <REDIS_PREFIX>rate:', async () => {
+        const redis = new Redis(REDIS_URL);
+        try {
+            const keys = await redis.keys(`${prefix}rate:*`);
+            assert.ok(keys.some((key) => key.startsWith(`${prefix}rate:user:`)), keys.join());
+            assert.ok(keys.some((key) => key.startsWith(`${prefix}rate:auth:`)), keys.join());
+        }
+        finally {
+            redis.disconnect();
+        }
+    });
+});
+
+describe('rate limits when Redis is down', () => {
+    let redis: RedisServer;
+    let t: TestServer;
+    before(async () => {
+        redis = await RedisServer.reserve();
+        t = await startTestServer({ env: { REDIS_URL: redis.url, RATE_LIMIT_USER: '1', RATE_LIMIT_IP: '1', RATE_LIMIT_AUTH: '1' } });
+    });
+    after(async () => {
+        await redis.start();            // the event bus closes its subscriber only once Redis answers
+        await t.stop();
+        await redis.stop();
+    });
+
+    it('lets requests through unlimited (fails open)', async () => {
+        const user = await t.user('open');
+        for (let i = 0; i < 3; ++i) {
+            assert.equal((await me(t.server, user.access)).statusCode, 200);
+            assert.equal((await badLogin(t.server, '127.0.0.1')).statusCode, 401);
+        }
+
+        assert.equal((await t.server.inject('/readyz')).statusCode, 503);
+    });
+
+    it('limits again once Redis is back', async () => {
+        const user = await t.user('back');
+        await redis.start();
+        await eventually(async () => (await me(t.server, user.access)).statusCode === 429, 15_000, 'the per-user limit');
+        await eventually(async () => (await badLogin(t.server, '10.8.0.1')).statusCode === 429, 15_000, 'the auth limit');
+    });
+});

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+
+import { REDIS_URL, testPrefix } from '../helpers/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { eventually, run, type Child } from '../helpers/process.js';
+import { cleanRedis } from '../helpers/server.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/shutdown-server.ts', import.meta.url));
+
+function lines(child: Child): Array<Record<string, unknown>> {
+    return child.stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('installShutdown()', { concurrency: true }, () => {
+    const prefix = testPrefix();
+    let database: TestDatabase;
+    const children: Child[] = [];
+
+    async function start(env: Record<string, string> = {}): Promise<{ child: Child; url: string }> {
+        const child = run(process.execPath, ['--conditions=source', '--import', 'tsx', FIXTURE], {
+            env: {
+                ...process.env,
+                NODE_ENV: 'test',
+                DATABASE_URL: database.url!,
+                REDIS_URL,
+                REDIS_PREFIX: prefix,
+                JWT_SECRET: randomBytes(32).toString('hex'),
+                COLLAB_SANDBOX: 'none',
+                LOG_LEVEL: 'info',
+                ...env
+            }
+        });
+        children.push(child);
+        const port = await eventually(() => lines(child).find((line) => line.port)?.port, 20_000, `the server to listen (${child.stderr()})`);
+        return { child, url: `http://127.0.0.1:${port}` };
+    }
+
+    before(async () => {
+        database = await createTestDatabase({ embedded: false });
+    });
+    after(async () => {
+        for (const child of children) {
+            child.process.kill('SIGKILL');
+        }
+
+        await cleanRedis(prefix);
+        await database.drop();
+    });
+
+    it('lets an in-flight request finish on SIGTERM, refuses new connections, then exits 0', async () => {
+        const { child, url } = await start();
+        const slow = fetch(`${url}/slow?ms=1500`);
+        await eventually(() => lines(child).some((line) => line.slow === 'started'), 10_000, 'the slow request to start');
+
+        child.process.kill('SIGTERM');
+        await eventually(() => lines(child).some((line) => /shutting down/.test(String(line.msg))), 5_000, 'the shutdown to start');
+        await assert.rejects(fetch(`${url}/healthz`), 'new connections are refused while draining');
+
+        const res = await slow;
+        assert.equal(res.status, 200);
+        assert.deepEqual(await res.json(), { slept: 1500 });
+        assert.equal(await child.exited, 0, child.stderr());
+        assert.ok(lines(child).some((line) => line.msg === 'server stopped'));
+    });
+
+    it('exits 0 at once on SIGINT when nothing is in flight', async () => {
+        const { child } = await start();
+        const started = Date.now();
+        child.process.kill('SIGINT');
+        assert.equal(await child.exited, 0, child.stderr());
+        assert.ok(Date.now() - started < 5_000);
+    });
+
+    it('exits non-zero when the server does not stop cleanly', async () => {
+        const { child } = await start({ FAIL_STOP: '1' });
+        child.process.kill('SIGTERM');
+        assert.equal(await child.exited, 1);
+        assert.ok(lines(child).some((line) => line.msg === 'server did not stop cleanly'));
+    });
+
+    it('exits 1 when stopping hangs past the deadline', async () => {
+        const { child } = await start({ HANG_STOP: '1', SHUTDOWN_TIMEOUT_MS: '200' });
+        const started = Date.now();
+        child.process.kill('SIGTERM');
+        assert.equal(await child.exited, 1);
+        assert.ok(Date.now() - started >= 5_000, 'waited for the deadline (timeout + 5 s)');
+        assert.ok(lines(child).some((line) => line.msg === 'server did not stop in time: exiting'));
+    });
+});
