@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 
 import { createTestDatabase } from '../helpers/database.js';
 
-const TABLES = ['users', 'refresh_tokens', 'projects', 'memberships', 'workspaces', 'files'];
+const TABLES = ['users', 'refresh_tokens', 'projects', 'memberships', 'workspaces', 'files', 'jobs'];
 
 async function tables(db: Knex): Promise<string[]> {
     const rows = await db('information_schema.tables').where({ table_schema: 'public' }).select('table_name');

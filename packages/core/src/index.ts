@@ -4,3 +4,5 @@ export * from './logger.js';
 export * from './db/connect.js';
 export * from './db/migrate.js';
 export * from './models/index.js';
+export * from './jobs/index.js';
+export * from './bus/index.js';

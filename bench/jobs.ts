@@ -1,0 +1,200 @@
+// Jobs benchmark (issue: submit→finished p50 ≤ 150 ms for print(1) at low load, ≥ 140 jobs/s for
+// 200 print(1) jobs; the replaced system did 28 jobs/s). The API runs in this process on PostgreSQL,
+// one collab-worker process runs the jobs in bubblewrap with its default concurrency (CPU count,
+// or BENCH_WORKER_CONCURRENCY). A job is finished when its terminal status reaches its Redis update
+// channel (what the live subscription relays), so no polling interval is measured.
+// BENCH_SANDBOX=none measures the pipeline without bubblewrap, for comparison only.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+import { jobKeys, loadConfig, migrateLatest, parseJobUpdate } from '@collab/core';
+import { createServer } from '@collab/server';
+import { runProgram } from '@collab/worker';
+import { Redis } from 'ioredis';
+import knex from 'knex';
+
+import { createEmptyDatabase } from '../test/helpers/database.js';
+import { cleanRedis } from '../test/helpers/server.js';
+import { eventually } from '../test/helpers/process.js';
+
+// The built worker, as production runs it (`npm run bench:jobs` builds first); from source otherwise.
+const BUILT_BIN = fileURLToPath(new URL('../packages/worker/dist/bin.js', import.meta.url));
+const WORKER_ARGS = existsSync(BUILT_BIN) && process.env.BENCH_WORKER_FROM !== 'source'
+    ? [BUILT_BIN]
+    : ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('../packages/worker/src/bin.ts', import.meta.url))];
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 50);
+const BURST = Number(process.env.BENCH_BURST ?? 200);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 50);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `collab-bench-${randomBytes(4).toString('hex')}:`;
+
+const database = await createEmptyDatabase();
+const env = {
+    NODE_ENV: process.env.BENCH_SANDBOX === 'none' ? 'development' : 'production',
+    DATABASE_URL: database.url,
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+    COLLAB_SANDBOX: process.env.BENCH_SANDBOX ?? 'bwrap',
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    RATE_LIMIT_USER: '100000000',
+    RATE_LIMIT_IP: '100000000',
+    RATE_LIMIT_AUTH: '100000000'
+};
+const config = loadConfig(env);
+const db = knex({ client: 'pg', connection: database.url, pool: { min: 0, max: 10 } });
+await migrateLatest(db);
+
+const worker = spawn(process.execPath, WORKER_ARGS, {
+    env: { PATH: process.env.PATH, ...env, ...(process.env.BENCH_WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY } : {}) },
+    stdio: ['ignore', 'ignore', 'inherit']
+});
+const server = await createServer({ config, db });
+await server.start();
+const base = server.info.uri;
+
+const finishedAt = new Map<string, number>();
+const waiters = new Map<string, () => void>();
+const subscriber = new Redis(REDIS_URL);
+subscriber.on('pmessage', (_pattern, _channel, message) => {
+    const update = parseJobUpdate(message);
+    if (update?.type === 'status' && !['queued', 'running'].includes(update.status)) {
+        finishedAt.set(update.job_id, performance.now());
+        waiters.get(update.job_id)?.();
+    }
+});
+await subscriber.psubscribe(`${jobKeys(prefix).updatesPrefix}*`);
+
+const json = { 'content-type': 'application/json' };
+const email = `bench-${randomBytes(3).toString('hex')}@example.com`;
+await fetch(`${base}/api/auth/register/`, { method: 'POST', headers: json, body: JSON.stringify({ email, password: 'benchmark password' }) });
+const { access } = await (await fetch(`${base}/api/auth/login/`, { method: 'POST', headers: json, body: JSON.stringify({ email, password: 'benchmark password' }) })).json() as { access: string };
+const headers = { ...json, authorization: `Bearer ${access}` };
+
+async function submit(): Promise<{ id: string; sentAt: number; acceptedAt: number }> {
+    const sentAt = performance.now();
+    const res = await fetch(`${base}/api/jobs/submit/`, { method: 'POST', headers, body: JSON.stringify({ language: 'python', code: 'print(1)' }) });
+    const body = await res.json() as { job_id: string };
+    if (res.status !== 202) {
+        throw new Error(`submit answered ${res.status}: ${JSON.stringify(body)}`);
+    }
+
+    return { id: body.job_id, sentAt, acceptedAt: performance.now() };
+}
+
+/** Busy CPU time of the whole host (all tenants), in ms. */
+function hostBusyMs(): number {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3]! + fields[4]!;
+    return ((fields.reduce((a, b) => a + b, 0) - idle) * 1000) / 100;
+}
+
+/** CPU time of one process (without the sandboxes it starts: bwrap's children are not accounted to it), in ms. */
+function processCpuMs(pid: number): number {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+function done(id: string): Promise<void> {
+    return finishedAt.has(id) ? Promise.resolve() : new Promise((resolve) => waiters.set(id, resolve));
+}
+
+function stats(samples: number[]) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! * 10) / 10;
+    return { p50_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), max_ms: at(1) };
+}
+
+try {
+    await eventually(async () => {
+        const res = await fetch(`${base}/api/jobs/languages/`, { headers });
+        return res.ok && ((await res.json()) as unknown[]).length > 0;
+    }, 30_000, 'the worker to advertise');
+
+    for (let i = 0; i < 5; i++) {
+        const job = await submit();
+        await done(job.id);
+    }
+
+    const latency: number[] = [];
+    const accept: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+        const job = await submit();
+        await done(job.id);
+        latency.push(finishedAt.get(job.id)! - job.sentAt);
+        accept.push(job.acceptedAt - job.sentAt);
+    }
+
+    const cpuBefore = { host: hostBusyMs(), worker: processCpuMs(worker.pid!), api: processCpuMs(process.pid) };
+    const started = performance.now();
+    const ids: string[] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < BURST) {
+            next++;
+            ids.push((await submit()).id);
+        }
+    }));
+    const submittedIn = performance.now() - started;
+    await Promise.all(ids.map(done));
+    const elapsed = Math.max(...ids.map((id) => finishedAt.get(id)!)) - started;
+    const perJob = (ms: number) => Math.round((ms / BURST) * 10) / 10;
+    const cpu = {
+        host_busy_ms_per_job: perJob(hostBusyMs() - cpuBefore.host),
+        worker_node_ms_per_job: perJob(processCpuMs(worker.pid!) - cpuBefore.worker),
+        api_and_bench_ms_per_job: perJob(processCpuMs(process.pid) - cpuBefore.api),
+        load_average_1m: Math.round(loadavg()[0]! * 100) / 100
+    };
+    const rows: Array<{ status: string; n: string }> = await db('jobs').whereIn('id', ids).select('status').count({ n: '*' }).groupBy('status');
+    const runs: Array<{ duration_ms: number }> = await db('jobs').whereIn('id', ids).select('duration_ms');
+
+    // The ceiling without queue, database or API: runProgram alone, as many at once as the worker runs.
+    const sandboxOnly = async (parallel: number) => {
+        const begin = performance.now();
+        let left = BURST;
+        await Promise.all(Array.from({ length: parallel }, async () => {
+            while (left-- > 0) {
+                await runProgram({ language: 'python', code: 'print(1)', timeoutMs: 10_000, memoryMb: 256, mode: config.sandbox });
+            }
+        }));
+        return Math.round((BURST / (performance.now() - begin)) * 1000 * 10) / 10;
+    };
+    const concurrency = Number(process.env.BENCH_WORKER_CONCURRENCY ?? availableParallelism());
+    const ceiling = { [`runProgram_only_x${concurrency}_jobs_per_second`]: await sandboxOnly(concurrency), runProgram_only_x8_jobs_per_second: await sandboxOnly(8) };
+
+    console.log(JSON.stringify({
+        program: 'python print(1)',
+        sandbox: env.COLLAB_SANDBOX,
+        cpus: availableParallelism(),
+        worker: WORKER_ARGS.at(-1)!.endsWith('.js') ? 'built (dist/bin.js)' : 'source (tsx)',
+        worker_concurrency: concurrency,
+        low_load: { jobs: SEQUENTIAL, submit_to_finished: stats(latency), submit_http: stats(accept) },
+        throughput: {
+            jobs: BURST,
+            in_flight_submits: IN_FLIGHT,
+            seconds: Math.round(elapsed) / 1000,
+            jobs_per_second: Math.round((BURST / elapsed) * 1000 * 10) / 10,
+            submits_per_second: Math.round((BURST / submittedIn) * 1000),
+            program_run_ms: stats(runs.map((r) => r.duration_ms)),
+            statuses: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])),
+            cpu
+        },
+        ceiling,
+        targets: { p50_ms: 150, jobs_per_second: 140 }
+    }, null, 2));
+}
+finally {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+    subscriber.disconnect();
+    await server.stop({ timeout: 2000 });
+    await db.destroy();
+    await cleanRedis(prefix);
+    await database.drop();
+}

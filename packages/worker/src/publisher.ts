@@ -1,0 +1,89 @@
+import { JOB_EVENTS, jobKeys, type EventBus, type JobStatus, type JobUpdate, type Logger } from '@collab/core';
+import type { Redis } from 'ioredis';
+
+import type { JobOwner } from './store.js';
+
+/** Output is batched for this long, or until this many characters wait, before it is published. */
+const BATCH_MS = 20;
+const BATCH_CHARS = 16 * 1024;
+
+/** Publishes a job's live updates: its update channel, and the workspace bus when it has a workspace. */
+export class JobPublisher {
+  readonly #redis: Redis;
+  readonly #bus: EventBus | undefined;
+  readonly #keys: ReturnType<typeof jobKeys>;
+  readonly #logger: Logger;
+
+  constructor(options: { redis: Redis; bus?: EventBus; prefix: string; logger: Logger }) {
+    this.#redis = options.redis;
+    this.#bus = options.bus;
+    this.#keys = jobKeys(options.prefix);
+    this.#logger = options.logger;
+  }
+
+  /** Announces a status change. Never throws: live updates are best effort, the row is the truth. */
+  async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null): Promise<void> {
+    const update: JobUpdate = { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error };
+    const sends: Promise<unknown>[] = [this.#redis.publish(this.#keys.updates(job.id), JSON.stringify(update))];
+    const event = status === 'running' ? JOB_EVENTS.started : status === 'queued' ? undefined : JOB_EVENTS.finished;
+    if (this.#bus && job.workspace_id !== null && event) {
+      const payload = event === JOB_EVENTS.finished ? { job_id: job.id, status, exit_code: exitCode } : { job_id: job.id, status };
+      sends.push(this.#bus.publish(job.workspace_id, { event, payload, user: job.user_email, user_id: job.user_id }));
+    }
+
+    const results = await Promise.allSettled(sends);
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        this.#logger.warn({ err: String(result.reason), job_id: job.id }, 'cannot publish a job update');
+      }
+    }
+  }
+
+  /** A batcher for one run's output. */
+  output(jobId: string): OutputBatcher {
+    return new OutputBatcher((stream, data) => {
+      const update: JobUpdate = { type: 'output', job_id: jobId, stream, data };
+      this.#redis.publish(this.#keys.updates(jobId), JSON.stringify(update)).catch(() => undefined);
+    });
+  }
+}
+
+/** Collects output chunks and publishes them in order, a few at a time. */
+export class OutputBatcher {
+  readonly #send: (stream: 'stdout' | 'stderr', data: string) => void;
+  #pending: Array<{ stream: 'stdout' | 'stderr'; data: string }> = [];
+  #chars = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(send: (stream: 'stdout' | 'stderr', data: string) => void) {
+    this.#send = send;
+  }
+
+  /** Adds a chunk; consecutive chunks of one stream are merged. */
+  push(stream: 'stdout' | 'stderr', data: string): void {
+    const last = this.#pending.at(-1);
+    if (last?.stream === stream) {
+      last.data += data;
+    } else {
+      this.#pending.push({ stream, data });
+    }
+    this.#chars += data.length;
+    if (this.#chars >= BATCH_CHARS) {
+      this.flush();
+    } else {
+      this.#timer ??= setTimeout(() => this.flush(), BATCH_MS);
+    }
+  }
+
+  /** Publishes whatever waits. */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#chars = 0;
+    for (const { stream, data } of pending) {
+      this.#send(stream, data);
+    }
+  }
+}
