@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import Inert from '@hapi/inert';
 import Vision from '@hapi/vision';
 import type { Plugin } from '@hapi/hapi';
-import HapiSwagger from 'hapi-swagger';
+
+import { loadHapiSwagger } from './swagger-joi.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -25,6 +26,7 @@ export const swaggerPlugin: Plugin<void> = {
     name: 'collab-swagger',
     version: '1.0.0',
     register: async (server) => {
+        const HapiSwagger = await loadHapiSwagger();
         await server.register([
             Inert,
             Vision,
