@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Server, ServerInjectOptions } from '@hapi/hapi';
 import { createServer } from '@collab/server';
-import type { Config } from '@collab/core';
+import type { Config, Logger } from '@collab/core';
 import { Redis } from 'ioredis';
 
 import { testConfig, REDIS_URL } from './config.js';
@@ -38,10 +38,10 @@ export interface TestServer {
  * A collab server on its own database and Redis prefix. `listen: true` starts it on port 0
  * (for sockets); otherwise it is only initialized, for `inject`.
  */
-export async function startTestServer(options: { env?: Record<string, string>; listen?: boolean; database?: TestDatabase } = {}): Promise<TestServer> {
+export async function startTestServer(options: { env?: Record<string, string>; listen?: boolean; database?: TestDatabase; logger?: Logger } = {}): Promise<TestServer> {
     const config = testConfig(options.env);
     const database = options.database ?? await createTestDatabase();
-    const server = await createServer({ config, db: database.db });
+    const server = await createServer({ config, db: database.db, logger: options.logger });
     await (options.listen ? server.start() : server.initialize());
 
     const call: TestServer['call'] = (method, url, { token, payload, headers = {} } = {}) => {

@@ -1,6 +1,7 @@
-import type { Config, Logger } from '@collab/core';
+import type { Config, EventBus, Logger, Presence } from '@collab/core';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 
 /** The authenticated caller, as every route sees it in `request.auth.credentials.user`. */
 export interface AuthUser {
@@ -17,6 +18,12 @@ declare module '@hapi/hapi' {
         logger: Logger;
         /** Unique per server process. */
         instanceId: string;
+        /** This server's Prometheus registry (set by the metrics plugin); other plugins add their gauges to it. */
+        metrics: Registry;
+        /** The workspace event bus (set by the bus plugin): sequence, history and fan-out across instances. */
+        bus: EventBus;
+        /** Who is connected to which workspace, across instances (set by the bus plugin). */
+        presence: Presence;
     }
 
     interface UserCredentials extends AuthUser {}

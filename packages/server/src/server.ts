@@ -9,8 +9,16 @@ import type { Knex } from 'knex';
 
 import './context.js';
 import { authPlugin } from './plugins/auth.js';
+import { busPlugin } from './plugins/bus.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { loggingPlugin } from './plugins/logging.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { opsPlugin } from './plugins/ops.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
+import { swaggerPlugin } from './plugins/swagger.js';
+import { jobsPlugin } from './jobs/plugin.js';
+import { realtimePlugin } from './realtime/plugin.js';
+import { realtimeSettings, type RealtimeSettings } from './realtime/settings.js';
 import { routesPlugin } from './routes/index.js';
 import { failAction } from './validation.js';
 
@@ -19,6 +27,8 @@ export interface ServerOptions {
     config: Config;
     db?: Knex;
     logger?: Logger;
+    /** Real-time limits over those read from the environment (`WS_*`, `PRESENCE_TTL_MS`). */
+    realtime?: Partial<RealtimeSettings>;
 }
 
 /** Builds (but does not start) a collab API server. */
@@ -55,6 +65,11 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
         }
     });
 
-    await server.register([loggingPlugin, errorsPlugin, authPlugin, routesPlugin]);
+    await server.register([metricsPlugin, loggingPlugin, errorsPlugin, authPlugin, rateLimitPlugin, opsPlugin, swaggerPlugin]);
+    // The bus and realtime (which registers nes) come before any plugin that adds nes subscriptions, e.g. /jobs/{job_id}.
+    const realtime = { ...realtimeSettings(), ...options.realtime };
+    await server.register({ plugin: busPlugin, options: { presenceTtlMs: realtime.presenceTtlMs } });
+    await server.register({ plugin: realtimePlugin, options: { settings: realtime } });
+    await server.register([jobsPlugin, routesPlugin]);
     return server;
 }

@@ -5,6 +5,7 @@ import Joi from 'joi';
 import { raw } from 'objection';
 
 import { projectAccess, requireRole } from '../access.js';
+import { announceMembershipChange } from '../realtime/control.js';
 import { paginate } from '../pagination.js';
 import { caller } from '../plugins/auth.js';
 import { errors, pageQuery } from '../schemas/common.js';
@@ -132,6 +133,7 @@ export const projectRoutes: ServerRoute[] = [
                     requireRole(await projectAccess(trx, id, caller(request).id), ['owner'], 'deleting this project');
                     await Project.query(trx).deleteById(id);
                 });
+                await announceMembershipChange(request.server, id).catch(() => undefined);   // live sockets lose the project
                 return h.response().code(204);
             }
         }

@@ -6,6 +6,7 @@ import { raw } from 'objection';
 
 import { projectAccess, requireRole, workspaceAccess } from '../access.js';
 import { paginate } from '../pagination.js';
+import { announceMembershipChange } from '../realtime/control.js';
 import { caller } from '../plugins/auth.js';
 import { errors, pageQuery } from '../schemas/common.js';
 import { projectParams } from '../schemas/projects.js';
@@ -112,11 +113,13 @@ export const workspaceRoutes: ServerRoute[] = [
             response: { status: { 204: Joi.any().empty() } },
             handler: async (request, h) => {
                 const { id } = request.params as { id: number };
-                await request.server.app.db.transaction(async (trx) => {
-                    const { role } = await workspaceAccess(trx, id, caller(request).id);
+                const projectId = await request.server.app.db.transaction(async (trx) => {
+                    const { workspace, role } = await workspaceAccess(trx, id, caller(request).id);
                     requireRole(role, ['owner'], 'deleting this workspace');
                     await Workspace.query(trx).deleteById(id);
+                    return workspace.project_id;
                 });
+                await announceMembershipChange(request.server, projectId).catch(() => undefined);   // live sockets lose the workspace
                 return h.response().code(204);
             }
         }

@@ -14,10 +14,10 @@ export const errorBody = Joi.object({
     field: Joi.string()
 }).unknown(true).label('Error');
 
-/** `limit` and `cursor` of every list (DESIGN §4). */
+/** `limit` and `cursor` of every list (DESIGN §4); a cursor can hold a 255-byte file path, JSON-escaped, in base64url. */
 export const pageQuery = {
     limit: Joi.number().integer().min(1).max(200).default(50).description('Items per page (max 200)'),
-    cursor: Joi.string().max(200).description('Opaque cursor from the previous page\'s Link header')
+    cursor: Joi.string().max(1024).description('Opaque cursor from the previous page\'s Link header')
 };
 
 /** Swagger responses for the errors every authenticated route can answer. */

@@ -9,8 +9,8 @@ export const filePath = Joi.string().allow('').custom((value: string, helpers) =
     return problem ? helpers.message({ custom: `path ${problem}` }) : value;
 }).description('Relative, /-separated, no . or .. segments, at most 255 bytes of UTF-8');
 
-/** `limit` and `cursor` of the file list: a cursor holds a path of up to 255 bytes, JSON-escaped, in base64url. */
-export const fileListQuery = Joi.object({ ...pageQuery, cursor: pageQuery.cursor.max(1024) });
+/** `limit` and `cursor` of the file list. */
+export const fileListQuery = Joi.object(pageQuery);
 
 /** `{id, path*}` of a file in a path. */
 export const fileParams = Joi.object({ id: id.required(), path: filePath.required() });

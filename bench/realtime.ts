@@ -1,0 +1,403 @@
+/**
+ * Real-time benchmark: two collab server processes (NODE_ENV=production,
+ * one PostgreSQL database, one Redis prefix) and clients in child processes.
+ * Prints one JSON document:
+ * - `fanout`: 200 subscribers (half nes, half plain, half on each instance),
+ *   one plain publisher at 100 msg/s then 400 msg/s: delivered vs expected,
+ *   order, latency (send timestamp in the payload → receipt), CPU per instance;
+ * - `serialization`: frames serialized vs events and deliveries per instance;
+ * - `otherWorkspaces`: the same publish to one workspace while 1 or 1,000
+ *   other workspaces have subscribers;
+ * - `memory`: RSS per idle authenticated socket (2,000 plain, then 2,000
+ *   nes) on a third process, after GC.
+ *
+ * Run: npm run bench:realtime (BENCH_SECONDS sets each fan-out phase, default 10).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+import { createTestDatabase } from '../test/helpers/database.js';
+import { cleanRedis } from '../test/helpers/server.js';
+import { makeTeam } from '../test/realtime/helpers.js';
+import { clusterEnv, startInstance, type Instance } from '../test/realtime/processes.js';
+import WebSocket from 'ws';
+
+interface SocketSpec {
+    kind: 'nes' | 'ws';
+    /** Groups latencies in the report, e.g. `nes@instance2`. */
+    label?: string;
+    port: number;
+    workspaceId: number;
+    token: string;
+}
+
+interface Tally {
+    latencies: number[];
+    delivered: number;
+    outOfOrder: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+// ---------------------------------------------------------------- child: subscribers
+const BENCH_EVENT = /"event":"bench","payload":\{"t":([\d.]+),"phase":(\d+)/;
+const SEQ = /"seq":(\d+)/;
+
+/**
+ * Opens the sockets of `specs` and tallies `bench` events. Frames are read
+ * with two regular expressions instead of JSON.parse, and nes is spoken
+ * directly (hello with the token and the subscription, ping answers), so the
+ * clients' CPU stays small next to the servers' on a small machine.
+ */
+async function subscribers(specs: SocketSpec[]): Promise<void> {
+    const tallies = new Map<string, Tally>();
+    const sockets: WebSocket[] = [];
+    const receive = (label: string, last: { seq: number }, text: string) => {
+        const match = BENCH_EVENT.exec(text);
+        if (!match) {
+            return;
+        }
+
+        const at = now();
+        const key = `${match[2]}|${label}`;
+        const tally = tallies.get(key) ?? { latencies: [], delivered: 0, outOfOrder: 0 };
+        tallies.set(key, tally);
+        tally.latencies.push(at - Number(match[1]));
+        tally.delivered++;
+        const seq = Number(SEQ.exec(text)![1]);
+        if (last.seq >= seq) {
+            tally.outOfOrder++;
+        }
+
+        last.seq = seq;
+    };
+
+    await Promise.all(specs.map(async (spec) => {
+        const label = spec.label ?? '';
+        const last = { seq: 0 };
+        const url = spec.kind === 'ws' ? `ws://127.0.0.1:${spec.port}/ws/workspaces/${spec.workspaceId}/?token=${spec.token}` : `ws://127.0.0.1:${spec.port}/`;
+        const ws = new WebSocket(url);
+        sockets.push(ws);
+        await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+        if (spec.kind === 'ws') {
+            ws.on('message', (data) => receive(label, last, data.toString('latin1')));
+            return;
+        }
+
+        let ids = 1;
+        const helloed = new Promise<void>((resolve, reject) => {
+            ws.on('message', (data) => {
+                const text = data.toString('latin1');
+                if (text.startsWith('{"type":"pub"')) {
+                    receive(label, last, text);
+                }
+                else if (text.startsWith('{"type":"ping"')) {
+                    ws.send(`{"type":"ping","id":${++ids}}`);
+                }
+                else if (text.includes('"type":"hello"')) {
+                    (text.includes('"statusCode"') ? reject(new Error(text)) : resolve());
+                }
+            });
+        });
+        ws.send(JSON.stringify({ type: 'hello', id: 1, version: '2', auth: { headers: { authorization: `Bearer ${spec.token}` } }, subs: [`/workspaces/${spec.workspaceId}`] }));
+        await helloed;
+    }));
+
+    process.send!({ type: 'ready' });
+    process.on('message', async (message: { type: string }) => {
+        if (message.type === 'report') {
+            process.send!({ type: 'report', tallies: [...tallies] });
+            tallies.clear();
+        }
+        else if (message.type === 'close') {
+            await Promise.all(sockets.map((ws) => new Promise((resolve) => {
+                ws.once('close', resolve);
+                ws.close();
+            })));
+            process.send!({ type: 'closed' });
+            process.disconnect();
+        }
+    });
+}
+
+// ---------------------------------------------------------------- main
+/** Sockets opened by child processes of this script, so client work does not skew the publisher or one another. */
+class Subscribers {
+    private readonly children: ChildProcess[];
+    readonly ready: Promise<void>;
+
+    constructor(specs: SocketSpec[], processes = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2)) {
+        const count = Math.max(1, Math.min(processes, specs.length));
+        this.children = Array.from({ length: count }, (_, n) => {
+            const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, BENCH_ROLE: 'subscribers' }, serialization: 'advanced' });
+            child.send({ type: 'specs', specs: specs.filter((_, i) => i % count === n) });
+            return child;
+        });
+        this.ready = Promise.all(this.children.map((child) => next(child, 'ready'))).then(() => undefined);
+    }
+
+    /** CPU seconds the clients used so far. */
+    cpu(): number {
+        return this.children.reduce((sum, child) => sum + cpuSeconds(child.pid!), 0);
+    }
+
+    /** Tallies by phase, each with its breakdown by socket label. */
+    async report(): Promise<Map<number, Tally & { byLabel: Map<string, Tally> }>> {
+        const merged = new Map<number, Tally & { byLabel: Map<string, Tally> }>();
+        const add = (into: Tally, tally: Tally) => {
+            for (const latency of tally.latencies) {
+                into.latencies.push(latency);
+            }
+
+            into.delivered += tally.delivered;
+            into.outOfOrder += tally.outOfOrder;
+        };
+        for (const child of this.children) {
+            child.send({ type: 'report' });
+            for (const [key, tally] of (await next(child, 'report') as { tallies: Array<[string, Tally]> }).tallies) {
+                const [phase, label] = key.split('|') as [string, string];
+                const total = merged.get(Number(phase)) ?? { latencies: [], delivered: 0, outOfOrder: 0, byLabel: new Map() };
+                merged.set(Number(phase), total);
+                add(total, tally);
+                const part = total.byLabel.get(label) ?? { latencies: [], delivered: 0, outOfOrder: 0 };
+                total.byLabel.set(label, part);
+                add(part, tally);
+            }
+        }
+
+        return merged;
+    }
+
+    async close(): Promise<void> {
+        await Promise.all(this.children.map(async (child) => {
+            const exited = new Promise((resolve) => child.once('exit', resolve));
+            child.send({ type: 'close' });
+            await next(child, 'closed');
+            await exited;
+        }));
+    }
+}
+
+function next(child: ChildProcess, type: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+        const onMessage = (message: { type: string }) => {
+            if (message.type === type) {
+                child.off('message', onMessage);
+                resolve(message);
+            }
+        };
+        child.on('message', onMessage);
+        child.once('exit', (code) => reject(new Error(`subscribers exited with ${code}`)));
+    });
+}
+
+const CLOCK_TICKS = 100;
+function cpuSeconds(pid: number): number {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+function percentile(values: number[], q: number): number {
+    if (!values.length) {
+        return NaN;
+    }
+
+    const sorted = Float64Array.from(values).sort();
+    return round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends `rate` msg/s for `seconds` through a plain socket; returns how many were sent. */
+async function publish(ws: WebSocket, rate: number, seconds: number, phase: number): Promise<number> {
+    const started = performance.now();
+    let sent = 0;
+    while (performance.now() - started < seconds * 1000) {
+        const due = Math.floor(((performance.now() - started) / 1000) * rate);
+        for (; sent < due; sent++) {
+            ws.send(JSON.stringify({ event: 'bench', payload: { t: now(), phase, n: sent } }));
+        }
+
+        await sleep(2);
+    }
+
+    return sent;
+}
+
+async function openPublisher(port: number, workspaceId: number, token: string): Promise<WebSocket> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/workspaces/${workspaceId}/?token=${token}`);
+    ws.on('message', () => undefined);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    return ws;
+}
+
+/** One publishing phase against the subscribers; CPU of each instance over it. */
+async function phase(instances: Instance[], subs: Subscribers, publisher: WebSocket, rate: number, seconds: number, id: number, receivers: number) {
+    const cpu0 = instances.map((i) => cpuSeconds(i.child.pid!));
+    const clients0 = subs.cpu();
+    const t0 = performance.now();
+    const sent = await publish(publisher, rate, seconds, id);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = instances.map((i, n) => round((100 * (cpuSeconds(i.child.pid!) - cpu0[n]!)) / elapsed));
+    const clientCpu = round((100 * (subs.cpu() - clients0)) / elapsed);
+    await sleep(2000);
+    const tally = (await subs.report()).get(id) ?? { latencies: [], delivered: 0, outOfOrder: 0, byLabel: new Map<string, Tally>() };
+    const latency = (values: number[]) => ({ p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: percentile(values, 1) });
+    return {
+        rate,
+        seconds,
+        sent,
+        expected: sent * receivers,
+        delivered: tally.delivered,
+        lost: sent * receivers - tally.delivered,
+        outOfOrder: tally.outOfOrder,
+        latencyMs: latency(tally.latencies),
+        latencyMsBySubscriber: Object.fromEntries([...tally.byLabel].sort().map(([label, part]) => [label, latency(part.latencies)])),
+        cpuPercent: { ...Object.fromEntries(instances.map((_, n) => [`instance${n + 1}`, cpu[n]])), clients: clientCpu }
+    };
+}
+
+async function metricsOf(instance: Instance): Promise<Record<string, number>> {
+    const text = await (await fetch(`http://127.0.0.1:${instance.port}/metrics`)).text();
+    const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? 0);
+    return {
+        events: value('realtime_events_received_total'),
+        frames: value('realtime_frames_serialized_total'),
+        deliveries: value('realtime_deliveries_total{transport="nes"}') + value('realtime_deliveries_total{transport="ws"}')
+    };
+}
+
+interface Memory {
+    rss: number;
+    heapUsed: number;
+    external: number;
+}
+
+async function gcMemory(instance: Instance): Promise<Memory> {
+    return (await (await fetch(`http://127.0.0.1:${instance.port}/_bench/gc`, { method: 'POST' })).json()) as Memory;
+}
+
+/** Memory per idle authenticated socket on a third process, after GC: RSS and JS heap + external, in KiB. */
+async function memory(env: Record<string, string>, workspaceId: number, token: string) {
+    const server = await startInstance({ ...env, EXPOSE_GC: '1' }, ['--expose-gc']);
+    const result: Record<string, { rssKiB: number; heapKiB: number }> = {};
+    try {
+        for (const kind of ['ws', 'nes'] as const) {
+            await sleep(500);
+            const before = await gcMemory(server);
+            const subs = new Subscribers(Array.from({ length: 2000 }, () => ({ kind, port: server.port, workspaceId, token })));
+            await subs.ready;
+            await sleep(1000);
+            const after = await gcMemory(server);
+            const perSocket = (bytes: number) => round(bytes / 2000 / 1024);
+            result[kind === 'ws' ? 'plain' : 'nes'] = {
+                rssKiB: perSocket(after.rss - before.rss),
+                heapKiB: perSocket(after.heapUsed + after.external - before.heapUsed - before.external)
+            };
+            await subs.close();
+        }
+    }
+    finally {
+        await server.stop();
+    }
+
+    return { sockets: 2000, ...result };
+}
+
+async function main(): Promise<void> {
+    const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+    const sections = (process.env.BENCH_SECTIONS ?? 'fanout,others,memory').split(',');
+    const database = await createTestDatabase();
+    const env = clusterEnv(database.url!, {
+        NODE_ENV: 'production',
+        COLLAB_SANDBOX: 'bwrap',
+        WS_MAX_PER_USER: '100000',
+        WS_MAX_CONNECTIONS: '100000',
+        WS_MESSAGE_RATE: '5000',
+        WS_MESSAGE_BURST: '5000'
+    });
+    const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const instances = await Promise.all([startInstance(env, nodeArgs), startInstance(env, nodeArgs)]);
+    const [a, b] = instances as [Instance, Instance];
+    const output: Record<string, unknown> = { machine: { cpus: cpus().length, loadAverageAtStart: loadavg().map(round) } };
+    try {
+        const team = await makeTeam(a);
+        const specs: SocketSpec[] = Array.from({ length: 200 }, (_, i) => ({
+            kind: (i >> 1) % 2 ? 'nes' : 'ws',
+            label: `${(i >> 1) % 2 ? 'nes' : 'plain'}@instance${i % 2 ? 2 : 1}`,
+            port: (i % 2 ? b : a).port,
+            workspaceId: team.workspaceId,
+            token: team.viewer.access
+        }));
+        if (sections.includes('fanout')) {
+            const subs = new Subscribers(specs);
+            await subs.ready;
+            const publisher = await openPublisher(a.port, team.workspaceId, team.owner.access);
+            await sleep(1000);
+            await phase(instances, subs, publisher, 200, 3, 0, 200);         // warm-up (JIT, buffers): not reported
+            const before = await Promise.all(instances.map(metricsOf));
+            output.fanout = {
+                subscribers: { total: 200, nes: 100, plain: 100, perInstance: 100 },
+                phases: [
+                    await phase(instances, subs, publisher, 100, seconds, 1, 200),
+                    await phase(instances, subs, publisher, 400, seconds, 2, 200)
+                ]
+            };
+            const after = await Promise.all(instances.map(metricsOf));
+            output.serialization = Object.fromEntries(instances.map((_, n) => {
+                const d = (k: string) => after[n]![k]! - before[n]![k]!;
+                return [`instance${n + 1}`, { events: d('events'), framesSerialized: d('frames'), deliveries: d('deliveries'), framesPerEvent: round(d('frames') / d('events')), deliveriesPerFrame: round(d('deliveries') / d('frames')) }];
+            }));
+            await subs.close();
+            publisher.close();
+        }
+
+        output.otherWorkspaces = [];
+        for (const others of sections.includes('others') ? [1, 1000] : []) {
+            const ids: number[] = [];
+            for (let i = 0; i < others; i++) {
+                const res = await a.http('POST', `/api/projects/projects/${team.projectId}/workspaces/`, team.owner.access, { name: `other-${others}-${i}` });
+                ids.push((res.result as { id: number }).id);
+            }
+
+            const target = (await a.http('POST', `/api/projects/projects/${team.projectId}/workspaces/`, team.owner.access, { name: `target-${others}` })).result as { id: number };
+            const idle = new Subscribers(ids.map((workspaceId, i) => ({ kind: 'ws', port: (i % 2 ? b : a).port, workspaceId, token: team.viewer.access })));
+            const watchers = new Subscribers(Array.from({ length: 10 }, (_, i) => ({ kind: i % 4 < 2 ? 'ws' : 'nes', port: (i % 2 ? b : a).port, workspaceId: target.id, token: team.viewer.access })));
+            await Promise.all([idle.ready, watchers.ready]);
+            const pub = await openPublisher(a.port, target.id, team.owner.access);
+            await sleep(1000);
+            const result = await phase(instances, watchers, pub, 200, Math.max(3, seconds / 2), 3, 10);
+            (output.otherWorkspaces as unknown[]).push({ otherWorkspacesWithSubscribers: others, ...result });
+            pub.close();
+            await Promise.all([idle.close(), watchers.close()]);
+        }
+
+        if (sections.includes('memory')) {
+            output.memory = await memory(env, team.workspaceId, team.viewer.access);
+        }
+    }
+    finally {
+        await Promise.all(instances.map((instance) => instance.stop()));
+        await cleanRedis(env.REDIS_PREFIX!);
+        await database.drop();
+    }
+
+    (output.machine as Record<string, unknown>).loadAverageAtEnd = loadavg().map(round);
+    process.stdout.write(JSON.stringify(output, null, 2) + '\n');
+}
+
+if (process.env.BENCH_ROLE === 'subscribers') {
+    process.once('message', (message: { specs: SocketSpec[] }) => {
+        subscribers(message.specs).catch((err: Error) => {
+            process.stderr.write(`subscribers: ${err.stack}\n`);
+            process.exit(1);
+        });
+    });
+}
+else {
+    await main();
+}

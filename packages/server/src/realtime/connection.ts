@@ -1,0 +1,185 @@
+import type { Duplex } from 'node:stream';
+
+import type { Role } from '@collab/core';
+import type { WebSocket } from 'ws';
+
+import type { AuthUser } from '../context.js';
+import { MessageLimiter } from './token-bucket.js';
+
+/** Largest frame a socket of either transport accepts; a bigger one closes it with 1009. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** The two real-time transports. */
+export type Transport = 'nes' | 'ws';
+
+/** WebSocket close codes the server uses (PROTOCOL.md). */
+export const CloseCode = {
+    /** Too many messages after being refused (rate limit). */
+    policy: 1008,
+    /** A frame over 1 MiB (sent by `ws` itself). */
+    tooBig: 1009,
+    internal: 1011,
+    /** The server is shutting down or restarting: reconnect. */
+    restart: 1012,
+    /** The server is at capacity: reconnect later. */
+    tryAgain: 1013,
+    /** Bad, missing or expired token, or the account was deactivated. */
+    unauthorized: 4401,
+    /** No access to the workspace (or no such workspace), or access revoked. */
+    forbidden: 4403,
+    /** The client does not read fast enough. */
+    slowConsumer: 4408,
+    /** Too many connections of this user. */
+    tooMany: 4429
+} as const;
+
+/** One workspace stream a socket receives. */
+export interface Subscription {
+    readonly connection: Connection;
+    readonly workspaceId: number;
+    readonly projectId: number;
+    /** The user's role in the project, kept current by membership control messages. */
+    role: Role;
+    /** `''` for a plain socket; the subscribed path for nes (pub frames name it). */
+    readonly path: string;
+}
+
+/** What a connection needs from the server. */
+export interface ConnectionOptions {
+    transport: Transport;
+    user: AuthUser;
+    rate: number;
+    burst: number;
+    maxBufferedBytes: number;
+    /** Called when the socket wrote past `maxBufferedBytes` and was closed. */
+    onSlow?: () => void;
+}
+
+const TERMINATE_AFTER_MS = 2_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+let counter = 0;
+
+/**
+ * A local socket of either transport, as the hub sees it: who it is, what
+ * it receives, and how to write a frame already serialized once for every
+ * socket. Writes go to the `ws` socket directly; one whose send buffer
+ * passes `maxBufferedBytes` is closed (4408) and torn down shortly after, so
+ * a client that stops reading never makes the server's memory grow.
+ */
+export abstract class Connection {
+    readonly id = `c${++counter}`;
+    readonly transport: Transport;
+    readonly limiter: MessageLimiter;
+    readonly subscriptions = new Set<Subscription>();
+    /** Open subscriptions per workspace (presence counts a user once per socket and workspace). */
+    readonly workspaces = new Map<number, number>();
+    user: AuthUser;
+    private readonly maxBufferedBytes: number;
+    private readonly onSlow?: () => void;
+    private expiry: NodeJS.Timeout | undefined;
+    private closing = false;
+    private held: Duplex | undefined;
+
+    protected constructor(protected readonly ws: WebSocket, options: ConnectionOptions) {
+        this.transport = options.transport;
+        this.user = options.user;
+        this.limiter = new MessageLimiter(options.rate, options.burst);
+        this.maxBufferedBytes = options.maxBufferedBytes;
+        this.onSlow = options.onSlow;
+        ws.once('close', () => {
+            this.closing = true;
+            clearTimeout(this.expiry);
+        });
+    }
+
+    /** False once closing. */
+    get open(): boolean {
+        return !this.closing && this.ws.readyState === 1;
+    }
+
+    /** Writes a text frame; closes the socket when the client does not keep up. */
+    write(frame: Buffer): void {
+        if (!this.open) {
+            return;
+        }
+
+        this.ws.send(frame, { binary: false });
+        if (!this.held) {
+            this.checkBuffer();
+        }
+    }
+
+    /**
+     * Holds writes back until {@link release}, so frames written meanwhile
+     * (a burst of events in one tick) leave in one system call. Relies on
+     * `ws`'s `_socket`, the net socket it writes to (cork is counted, so ws's
+     * own per-frame cork/uncork nests inside). False when already held.
+     */
+    hold(): boolean {
+        const socket = (this.ws as unknown as { _socket?: Duplex })._socket;
+        if (this.held || !socket || !this.open) {
+            return false;
+        }
+
+        socket.cork();
+        this.held = socket;
+        return true;
+    }
+
+    /** Sends what {@link hold} held back. */
+    release(): void {
+        const socket = this.held;
+        this.held = undefined;
+        socket?.uncork();
+        this.checkBuffer();
+    }
+
+    private checkBuffer(): void {
+        if (this.open && this.ws.bufferedAmount > this.maxBufferedBytes) {
+            this.onSlow?.();
+            this.close(CloseCode.slowConsumer, 'slow consumer: messages were not read fast enough');
+        }
+    }
+
+    /** Closes with a code and reason; a peer that does not answer the close is cut off. */
+    close(code: number, reason: string): void {
+        if (this.closing) {
+            return;
+        }
+
+        this.closing = true;
+        clearTimeout(this.expiry);
+        this.ws.close(code, reason);
+        setTimeout(() => this.ws.terminate(), TERMINATE_AFTER_MS).unref();
+    }
+
+    /**
+     * Closes the socket (4401) when its access token expires, unless
+     * `currentExpiry()` by then reports a later one (re-authenticated).
+     */
+    watchExpiry(): void {
+        clearTimeout(this.expiry);
+        const exp = this.currentExpiry();
+        if (this.closing || exp === undefined) {
+            return;
+        }
+
+        const ms = exp * 1000 - Date.now();
+        if (ms <= 0) {
+            this.close(CloseCode.unauthorized, 'access token expired');
+            return;
+        }
+
+        this.expiry = setTimeout(() => this.watchExpiry(), Math.min(ms, MAX_TIMER_MS));
+        this.expiry.unref();
+    }
+
+    /** Sends a server message (error, notice) about a subscription, or about the socket when `sub` is omitted. */
+    abstract notify(message: object, sub?: Subscription): void;
+
+    /** Ends a subscription whose access was removed. */
+    abstract revoke(sub: Subscription, reason: string): void;
+
+    /** The `exp` (epoch seconds) of the token the socket is authenticated with now. */
+    protected abstract currentExpiry(): number | undefined;
+}

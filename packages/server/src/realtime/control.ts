@@ -1,0 +1,122 @@
+import Boom from '@hapi/boom';
+import type { Server } from '@hapi/hapi';
+import type { ControlMessage, Role } from '@collab/core';
+
+import { workspaceAccess } from '../access.js';
+import { CloseCode, type Subscription } from './connection.js';
+import { serverMessage } from './frames.js';
+import type { Hub } from './hub.js';
+
+/** A project's memberships changed: re-check live subscriptions of `user_id` (or of everyone when omitted) in its workspaces. */
+export interface MembershipControl {
+    type: 'membership';
+    project_id: number;
+    user_id?: number;
+}
+
+/** Close every socket of a user, with a close code (default 4401) and reason. */
+export interface CloseUserControl {
+    type: 'close_user_sockets';
+    user_id: number;
+    reason: string;
+    code?: number;
+}
+
+/** The control messages of the real-time layer, sent to every instance through the bus. */
+export type RealtimeControl = MembershipControl | CloseUserControl;
+
+const appliers = new WeakMap<Server, (message: RealtimeControl) => Promise<void>>();
+
+/**
+ * Sends a control message to every instance, this one included. When Redis
+ * cannot take it, this instance applies it at once (others re-check when
+ * their users next subscribe or write).
+ */
+export async function publishRealtimeControl(server: Server, message: RealtimeControl): Promise<void> {
+    try {
+        await server.app.bus.publishControl(message as unknown as ControlMessage);
+    }
+    catch (err) {
+        server.app.logger.warn({ err: (err as Error).message, type: message.type }, 'control message not sent: applied on this instance only');
+        await appliers.get(server)?.(message);
+    }
+}
+
+/** Tells every instance that a user's role in a project changed or that they left it (members route). */
+export function announceMembershipChange(server: Server, projectId: number, userId?: number): Promise<void> {
+    return publishRealtimeControl(server, { type: 'membership', project_id: projectId, user_id: userId });
+}
+
+/**
+ * Closes every socket of a user, both transports, on every instance (e.g.
+ * account deactivated: code 4401, reason `account deactivated`).
+ */
+export function closeUserSockets(server: Server, userId: number, reason: string, code: number = CloseCode.unauthorized): Promise<void> {
+    return publishRealtimeControl(server, { type: 'close_user_sockets', user_id: userId, reason, code });
+}
+
+/** Applies control messages to this instance's sockets; returns the function that stops listening. */
+export function listenToControl(server: Server, hub: Hub): () => void {
+    const apply = async (message: RealtimeControl): Promise<void> => {
+        if (message.type === 'close_user_sockets' && Number.isSafeInteger(message.user_id)) {
+            for (const connection of hub.connectionsOf(message.user_id)) {
+                connection.close(message.code ?? CloseCode.unauthorized, String(message.reason ?? 'closed by the server'));
+            }
+        }
+        else if (message.type === 'membership' && Number.isSafeInteger(message.project_id)) {
+            await recheck(server, hub, message.project_id, message.user_id);
+        }
+    };
+
+    appliers.set(server, apply);
+    const stop = server.app.bus.onControl((message) => {
+        apply(message as unknown as RealtimeControl).catch((err: Error) => server.app.logger.warn({ err: err.message }, 'control message failed'));
+    });
+    return () => {
+        appliers.delete(server);
+        stop();
+    };
+}
+
+/**
+ * Re-reads the role behind each affected subscription (one query per user
+ * and workspace): no access any more → the subscription is revoked (nes
+ * `revoke`, plain close 4403); another role → kept, and the client is told
+ * with a `role` message (a viewer's writes are refused from now on).
+ */
+async function recheck(server: Server, hub: Hub, projectId: number, userId?: number): Promise<void> {
+    const connections = userId === undefined ? hub.connections() : hub.connectionsOf(userId);
+    const subs = connections.flatMap((connection) => [...connection.subscriptions]).filter((sub) => sub.projectId === projectId);
+    const roles = new Map<string, Promise<Role | null>>();
+    const roleOf = (sub: Subscription) => {
+        const key = `${sub.connection.user.id}:${sub.workspaceId}`;
+        let role = roles.get(key);
+        if (!role) {
+            role = workspaceAccess(server.app.db, sub.workspaceId, sub.connection.user.id).then(
+                (access) => access.role,
+                (err: unknown) => {
+                    if (Boom.isBoom(err) && err.output.statusCode === 404) {
+                        return null;
+                    }
+
+                    throw err;
+                });
+            roles.set(key, role);
+        }
+
+        return role;
+    };
+
+    await Promise.all(subs.map(async (sub) => {
+        const role = await roleOf(sub);
+        if (role === null) {
+            hub.remove(sub);
+            sub.connection.revoke(sub, 'Your access to this workspace was removed');
+        }
+        else if (role !== sub.role) {
+            sub.role = role;
+            const message = role === 'viewer' ? 'Your role is now viewer: events you send are refused' : `Your role is now ${role}`;
+            sub.connection.notify(serverMessage('role', { role, message }, sub.workspaceId), sub);
+        }
+    }));
+}

@@ -1,0 +1,258 @@
+import { EpochMismatchError, type EventBus, type Presence, type Unsubscribe } from '@collab/core';
+
+import { busError } from './errors.js';
+import { pubPrefix, serverMessage } from './frames.js';
+import type { Connection, Subscription, Transport } from './connection.js';
+
+/** Counters the hub reports to (metrics). */
+export interface HubHooks {
+    /** An event reached this instance's fan-out. */
+    onEvent?: () => void;
+    /** A frame was serialized (once per event and distinct frame shape). */
+    onFrame?: () => void;
+    /** `count` sockets of a transport were written one event. */
+    onDeliver?: (transport: Transport, count: number) => void;
+    onError: (err: Error) => void;
+}
+
+/** Where a resumed subscription starts. */
+export interface ResumeOptions {
+    after: number;
+    epoch?: string;
+}
+
+/** How a resume went; `reason` is set when the client must reload state (a `resync` message was sent first). */
+export interface ResumeResult {
+    epoch: string;
+    recovered: boolean;
+    reason?: 'epoch_changed' | 'history_lost';
+}
+
+/** Sockets that receive the same frame: plain ones (`''`) or nes ones of one path. */
+interface Group {
+    prefix: string | null;
+    subs: Set<Subscription>;
+}
+
+interface Topic {
+    groups: Map<string, Group>;
+    unsubscribe: Unsubscribe;
+}
+
+/**
+ * This instance's local fan-out. The bus is subscribed once per workspace
+ * with local live subscribers; each event's `json` (serialized once by the
+ * bus) becomes one frame per group: the json itself for plain sockets, one
+ * `pub` frame per nes path. Resumed subscriptions replay through
+ * `bus.replayThenLive` with a listener of their own. Presence counts each
+ * user once per socket and workspace.
+ */
+export class Hub {
+    private readonly topics = new Map<number, Topic>();
+    private readonly users = new Map<number, Set<Connection>>();
+    private readonly resumed = new Map<Subscription, () => void>();
+    private readonly pending = new Set<Promise<unknown>>();
+    private held: Connection[] = [];
+    private flushing: NodeJS.Immediate | undefined;
+
+    constructor(private readonly bus: EventBus, private readonly presence: Presence, private readonly hooks: HubHooks) {}
+
+    /** Adds a connection to the user index (per-user caps, revocation). */
+    register(connection: Connection): void {
+        const set = this.users.get(connection.user.id) ?? new Set();
+        set.add(connection);
+        this.users.set(connection.user.id, set);
+    }
+
+    /** Drops a connection and every subscription it still has. */
+    unregister(connection: Connection): void {
+        for (const sub of [...connection.subscriptions]) {
+            this.remove(sub);
+        }
+
+        const set = this.users.get(connection.user.id);
+        if (set?.delete(connection) && set.size === 0) {
+            this.users.delete(connection.user.id);
+        }
+    }
+
+    /** Open connections of a user on this instance. */
+    connectionsOf(userId: number): Connection[] {
+        return [...this.users.get(userId) ?? []];
+    }
+
+    /** Every connection on this instance. */
+    connections(): Connection[] {
+        return [...this.users.values()].flatMap((set) => [...set]);
+    }
+
+    /** Adds a live subscription: events published from now on. */
+    add(sub: Subscription): void {
+        let topic = this.topics.get(sub.workspaceId);
+        if (!topic) {
+            const workspaceId = sub.workspaceId;
+            topic = { groups: new Map(), unsubscribe: this.bus.subscribe(workspaceId, (_envelope, json) => this.fanOut(workspaceId, json)) };
+            this.topics.set(workspaceId, topic);
+        }
+
+        let group = topic.groups.get(sub.path);
+        if (!group) {
+            group = { prefix: sub.path ? pubPrefix(sub.path) : null, subs: new Set() };
+            topic.groups.set(sub.path, group);
+        }
+
+        group.subs.add(sub);
+        this.track(sub);
+    }
+
+    /**
+     * Adds a subscription that first receives the retained events after
+     * `options.after`, then live ones, without gap or duplicate. A stale
+     * epoch replays the current epoch from its start; either way the client
+     * is told first with a `resync` message. Throws Boom 503 when Redis fails.
+     */
+    async resume(sub: Subscription, options: ResumeOptions): Promise<ResumeResult> {
+        const prefix = sub.path ? pubPrefix(sub.path) : null;
+        const frame = (json: string) => Buffer.from(prefix === null ? json : `${prefix}${json}}`);
+        let queue: string[] | null = [];
+        const listener = (_envelope: unknown, json: string) => {
+            if (queue) {
+                queue.push(json);
+            }
+            else {
+                sub.connection.write(frame(json));
+            }
+        };
+
+        let reason: ResumeResult['reason'];
+        let replay;
+        try {
+            replay = await this.bus.replayThenLive(sub.workspaceId, options, listener).catch((err: unknown) => {
+                if (!(err instanceof EpochMismatchError)) {
+                    throw err;
+                }
+
+                reason = 'epoch_changed';
+                return this.bus.replayThenLive(sub.workspaceId, { after: 0 }, listener);
+            });
+        }
+        catch (err) {
+            throw busError(err);
+        }
+
+        if (!sub.connection.open) {
+            replay.unsubscribe();
+            throw busError(new Error('socket closed while subscribing'));
+        }
+
+        reason ??= replay.recovered ? undefined : 'history_lost';
+        this.resumed.set(sub, replay.unsubscribe);
+        this.track(sub);
+        if (reason) {
+            sub.connection.notify(serverMessage('resync', { epoch: replay.epoch, after: options.after, reason }, sub.workspaceId), sub);
+        }
+
+        const queued = queue;
+        queue = null;
+        for (const json of queued) {
+            sub.connection.write(frame(json));
+        }
+
+        return { epoch: replay.epoch, recovered: replay.recovered, reason };
+    }
+
+    /** Ends a subscription (idempotent). */
+    remove(sub: Subscription): void {
+        const connection = sub.connection;
+        if (!connection.subscriptions.delete(sub)) {
+            return;
+        }
+
+        const stop = this.resumed.get(sub);
+        if (stop) {
+            this.resumed.delete(sub);
+            stop();
+        }
+        else {
+            const topic = this.topics.get(sub.workspaceId);
+            const group = topic?.groups.get(sub.path);
+            if (topic && group?.subs.delete(sub) && group.subs.size === 0) {
+                topic.groups.delete(sub.path);
+                if (topic.groups.size === 0) {
+                    this.topics.delete(sub.workspaceId);
+                    topic.unsubscribe();
+                }
+            }
+        }
+
+        const left = (connection.workspaces.get(sub.workspaceId) ?? 1) - 1;
+        if (left > 0) {
+            connection.workspaces.set(sub.workspaceId, left);
+        }
+        else {
+            connection.workspaces.delete(sub.workspaceId);
+            this.background(this.presence.leave(sub.workspaceId, { user_id: connection.user.id, user: connection.user.email }));
+        }
+    }
+
+    /** Resolves once presence updates in flight are done (before the bus closes). */
+    async drain(): Promise<void> {
+        while (this.pending.size) {
+            await Promise.allSettled([...this.pending]);
+        }
+    }
+
+    private track(sub: Subscription): void {
+        const connection = sub.connection;
+        connection.subscriptions.add(sub);
+        const count = connection.workspaces.get(sub.workspaceId) ?? 0;
+        connection.workspaces.set(sub.workspaceId, count + 1);
+        if (count === 0) {
+            this.background(this.presence.join(sub.workspaceId, { user_id: connection.user.id, user: connection.user.email }));
+        }
+    }
+
+    // Sockets are held (corked) until the end of the tick: events that arrive together leave together.
+    private fanOut(workspaceId: number, json: string): void {
+        const topic = this.topics.get(workspaceId);
+        if (!topic) {
+            return;
+        }
+
+        this.hooks.onEvent?.();
+        for (const group of topic.groups.values()) {
+            const frame = Buffer.from(group.prefix === null ? json : `${group.prefix}${json}}`);
+            this.hooks.onFrame?.();
+            let transport: Transport = 'ws';
+            for (const sub of group.subs) {
+                const connection = sub.connection;
+                transport = connection.transport;
+                if (connection.hold()) {
+                    this.held.push(connection);
+                }
+
+                connection.write(frame);
+            }
+
+            this.hooks.onDeliver?.(transport, group.subs.size);
+        }
+
+        if (this.held.length && !this.flushing) {
+            this.flushing = setImmediate(this.release);
+        }
+    }
+
+    private readonly release = (): void => {
+        this.flushing = undefined;
+        const held = this.held;
+        this.held = [];
+        for (const connection of held) {
+            connection.release();
+        }
+    };
+
+    private background(work: Promise<unknown>): void {
+        const tracked = work.catch(this.hooks.onError).finally(() => this.pending.delete(tracked));
+        this.pending.add(tracked);
+    }
+}

@@ -1,0 +1,144 @@
+import Boom from '@hapi/boom';
+import type { Server } from '@hapi/hapi';
+import NesModule, { type Nes } from '@hapi/nes';
+import type { WebSocketServer } from 'ws';
+
+import { workspaceAccess } from '../access.js';
+import type { AuthUser } from '../context.js';
+import { CloseCode, MAX_FRAME_BYTES, type Subscription } from './connection.js';
+import type { Hub } from './hub.js';
+import { NesConnection } from './nes-connection.js';
+import type { RealtimeSettings } from './settings.js';
+
+/** The nes subscription paths of a workspace's events (PROTOCOL.md). */
+export const WORKSPACE_PATHS = ['/workspaces/{id}', '/workspaces/{id}/since/{seq}', '/workspaces/{id}/since/{seq}/{epoch}'];
+
+/** What the nes side needs from the realtime plugin. */
+export interface NesOptions {
+    hub: Hub;
+    settings: RealtimeSettings;
+    onSlow: () => void;
+}
+
+interface WorkspaceParams {
+    id?: string;
+    seq?: string;
+    epoch?: string;
+}
+
+const connections = new WeakMap<Nes.Socket, NesConnection>();
+
+/** The connection of an authenticated nes socket (e.g. `request.socket` of a nes request), if any. */
+export function nesConnection(socket: Nes.Socket | null | undefined): NesConnection | undefined {
+    return socket ? connections.get(socket) : undefined;
+}
+
+/**
+ * Registers `@hapi/nes` (authenticated with the `jwt` strategy, heartbeat
+ * 15 s) and the workspace subscriptions. Once it ran, `server.subscription()`
+ * is available to other plugins (e.g. `/jobs/{job_id}`). Returns nes's own
+ * `ws` server, whose upgrades the dispatcher keeps handing over.
+ */
+export async function registerNes(server: Server, options: NesOptions): Promise<WebSocketServer> {
+    const { hub, settings } = options;
+    await server.register({
+        plugin: NesModule.plugin,
+        options: {
+            auth: { type: 'direct', timeout: 5_000 },
+            heartbeat: { interval: 15_000, timeout: 5_000 },
+            headers: null,
+            onConnection: (socket) => {
+                const user = socket.auth.credentials?.user as AuthUser | undefined;
+                if (!user) {
+                    return;
+                }
+
+                if (hub.connectionsOf(user.id).length >= settings.maxPerUser) {
+                    setTimeout(() => socket.disconnect());
+                    throw Boom.tooManyRequests('Too many connections for this user');
+                }
+
+                const { messageRate: rate, messageBurst: burst, maxBufferedBytes } = settings;
+                const connection = new NesConnection(socket, { transport: 'nes', user, rate, burst, maxBufferedBytes, onSlow: options.onSlow });
+                connections.set(socket, connection);
+                hub.register(connection);
+                connection.watchExpiry();
+            },
+            onDisconnection: (socket) => {
+                const connection = connections.get(socket);
+                if (connection) {
+                    hub.unregister(connection);
+                }
+            }
+        }
+    });
+
+    const listener = (server.plugins as unknown as { nes: { _listener: { _wss: WebSocketServer } } }).nes._listener;
+    // nes leaves ws's 100 MiB default: the same 1 MiB cap as plain sockets (1009 above it).
+    (listener._wss.options as { maxPayload: number }).maxPayload = MAX_FRAME_BYTES;
+
+    for (const path of WORKSPACE_PATHS) {
+        server.subscription(path, {
+            onSubscribe: (socket, subscribed, params) => subscribe(server, hub, socket, subscribed, params as WorkspaceParams),
+            onUnsubscribe: (socket, subscribed) => {
+                const connection = connections.get(socket);
+                const sub = connection && find(connection.subscriptions, subscribed);
+                if (sub) {
+                    hub.remove(sub);
+                }
+            }
+        });
+    }
+
+    return listener._wss;
+}
+
+function find(subs: Set<Subscription>, path: string): Subscription | undefined {
+    for (const sub of subs) {
+        if (sub.path === path) {
+            return sub;
+        }
+    }
+
+    return undefined;
+}
+
+async function subscribe(server: Server, hub: Hub, socket: Nes.Socket, path: string, params: WorkspaceParams): Promise<void> {
+    const connection = connections.get(socket);
+    if (!connection) {
+        throw Boom.unauthorized('Connection requires authentication');
+    }
+
+    const verdict = connection.limiter.check();
+    if (verdict !== 'ok') {
+        if (verdict === 'close') {
+            connection.close(CloseCode.policy, 'rate limit exceeded');
+        }
+
+        throw Boom.tooManyRequests('Rate limit exceeded: slow down');
+    }
+
+    const id = /^\d{1,10}$/.test(params.id ?? '') ? Number(params.id) : 0;
+    const since = params.seq === undefined ? undefined : /^\d{1,15}$/.test(params.seq) ? Number(params.seq) : NaN;
+    if (Number.isNaN(since)) {
+        throw Boom.badRequest('seq must be a non-negative integer');
+    }
+
+    const { workspace, role } = await workspaceAccess(server.app.db, id, connection.user.id);
+    if (!connection.open) {
+        throw Boom.notFound('Socket closed');
+    }
+
+    const previous = find(connection.subscriptions, path);
+    if (previous) {
+        hub.remove(previous);
+    }
+
+    const sub: Subscription = { connection, workspaceId: id, projectId: workspace.project_id, role, path };
+    if (since === undefined) {
+        hub.add(sub);
+        return;
+    }
+
+    await hub.resume(sub, { after: since, epoch: params.epoch });
+}

@@ -1,0 +1,93 @@
+import type { Plugin } from '@hapi/hapi';
+import type { Registry } from 'prom-client';
+
+import { startCensus } from './census.js';
+import { CloseCode } from './connection.js';
+import { listenToControl } from './control.js';
+import { Hub } from './hub.js';
+import { realtimeMetrics, type RealtimeMetrics } from './metrics.js';
+import { registerNes } from './nes.js';
+import { PlainEndpoint } from './plain.js';
+import { realtimeSettings, type RealtimeSettings } from './settings.js';
+import { takeOverUpgrades } from './upgrade.js';
+
+/** What the `collab-realtime` plugin exposes as `server.plugins['collab-realtime']`. */
+export interface RealtimeApi {
+    hub: Hub;
+    settings: RealtimeSettings;
+    metrics: RealtimeMetrics;
+    /** Open sockets on this instance, by transport. */
+    sockets(): { nes: number; ws: number };
+}
+
+declare module '@hapi/hapi' {
+    interface PluginProperties {
+        'collab-realtime': RealtimeApi;
+    }
+}
+
+/** Options of the `collab-realtime` plugin: settings over those read from the environment. */
+export interface RealtimePluginOptions {
+    settings?: Partial<RealtimeSettings>;
+}
+
+const CLOSE_WAIT_MS = 1_500;
+
+/**
+ * Both real-time transports on the server's own port, bound to
+ * `server.app.bus` (register `collab-bus` and `collab-auth` first): nes with
+ * the workspace subscriptions, and the plain WebSocket endpoint
+ * `/ws/workspaces/{id}/`. Registers `@hapi/nes`, so plugins registered
+ * after this one may add nes subscriptions with `server.subscription()`.
+ * On stop, every socket is closed with 1012 (reconnect) before nes's own
+ * shutdown, and presence updates finish before the bus closes.
+ */
+export const realtimePlugin: Plugin<RealtimePluginOptions> = {
+    name: 'collab-realtime',
+    version: '1.0.0',
+    dependencies: ['collab-bus', 'collab-auth'],
+    register: async (server, options) => {
+        const settings: RealtimeSettings = { ...realtimeSettings(), ...options.settings };
+        const { logger } = server.app;
+        const onError = (err: Error) => logger.warn({ err: err.message }, 'realtime error');
+        const counts = { nes: () => 0, ws: () => 0 };
+        const sockets = () => ({ nes: counts.nes(), ws: counts.ws() });
+        const metrics = realtimeMetrics(server.app.metrics as Registry | undefined, sockets);
+        const hub = new Hub(server.app.bus, server.app.presence, { ...metrics.hooks, onError });
+        const onSlow = () => metrics.slowConsumer();
+
+        const nes = await registerNes(server, { hub, settings, onSlow });
+        const plain = new PlainEndpoint(server, hub, settings, { onSlow });
+        counts.nes = () => nes.clients.size;
+        counts.ws = () => plain.wss.clients.size;
+        let stopping = false;
+        takeOverUpgrades(server, { plain, nes, settings, stopping: () => stopping, onError });
+        const stopControl = listenToControl(server, hub);
+        server.expose({ hub, settings, metrics, sockets } satisfies RealtimeApi);
+
+        let stopCensus: (() => Promise<void>) | undefined;
+        server.ext('onPostStart', () => {
+            stopping = false;
+            stopCensus = startCensus(server, () => nes.clients.size + plain.wss.clients.size);
+        });
+
+        server.ext('onPreStop', async () => {
+            stopping = true;
+            stopControl();
+            await closeAll(hub, plain);
+            await Promise.all([hub.drain(), stopCensus?.()]);
+        }, { before: ['@hapi/nes'] });
+    }
+};
+
+async function closeAll(hub: Hub, plain: PlainEndpoint): Promise<void> {
+    for (const connection of hub.connections()) {
+        connection.close(CloseCode.restart, 'server restarting: reconnect');
+    }
+
+    plain.close(CloseCode.restart, 'server restarting: reconnect');
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while (hub.connections().length && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}

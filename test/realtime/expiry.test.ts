@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import Jwt from '@hapi/jwt';
+import WebSocket from 'ws';
+
+import { Client, makeTeam, nesSubscribe, plainClient, sleep, startServer, type NesClientType, type PlainClient, type RealtimeServer, type Team, type User } from './helpers.js';
+
+describe('access token expiry on sockets (ACCESS_TOKEN_TTL=2s)', () => {
+    let t: RealtimeServer;
+    let team: Team;
+    const plains: PlainClient[] = [];
+    const nes: NesClientType[] = [];
+    /** A fresh access token for `user` valid for `ttlSec` (the server's secret and claims). */
+    const token = (user: User, ttlSec: number) => Jwt.token.generate({ sub: String(user.id), email: user.email, typ: 'access' }, { key: t.config.jwtSecret, algorithm: 'HS256' }, { ttlSec });
+    const plain = (access: string) => {
+        const client = plainClient(t.port, team.workspaceId, access);
+        plains.push(client);
+        return client;
+    };
+
+    const nesConnect = async (access: string) => {
+        const client = new Client(`ws://127.0.0.1:${t.port}`);
+        client.onError = () => undefined;
+        const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+            client.onDisconnect = (_willReconnect, log) => resolve({ code: log.code, reason: log.reason });
+        });
+        await client.connect({ auth: { headers: { authorization: `Bearer ${access}` } }, reconnect: false });
+        nes.push(client);
+        return { client, closed };
+    };
+
+    before(async () => {
+        t = await startServer({ env: { ACCESS_TOKEN_TTL: '2s' } });
+        team = await makeTeam(t);
+    });
+    after(async () => {
+        plains.forEach((client) => client.ws.terminate());
+        await Promise.all(nes.map((client) => client.disconnect()));
+        await t.stop();
+    });
+
+    it('closes a plain socket with 4401 when its token expires', async () => {
+        const client = plain(token(team.owner, 2));
+        await client.opened;
+        const started = Date.now();
+        const { code, reason } = await client.closed;
+        assert.equal(code, 4401);
+        assert.match(reason, /expired/);
+        assert.ok(Date.now() - started < 3500);
+    });
+
+    it('keeps a plain socket that re-authenticates with {"event":"auth"} before expiry', async () => {
+        const client = plain(token(team.owner, 2));
+        await client.opened;
+        client.send({ event: 'auth', payload: { token: 'garbage' } });
+        assert.equal((await client.next((f) => f.event === 'error')).payload.code, 401);
+        const from = client.frames.length;
+        client.send({ event: 'auth', payload: { token: token(team.viewer, 60) } });
+        assert.equal((await client.next((f) => f.event === 'error', 5000, from)).payload.code, 403);
+
+        client.send({ event: 'auth', payload: { token: token(team.owner, 4) } });
+        const ok = await client.next((f) => f.event === 'authenticated');
+        assert.equal(typeof ok.payload.expires_at, 'string');
+        await sleep(2600);
+        assert.equal(client.ws.readyState, WebSocket.OPEN);
+        client.send({ event: 'chat', payload: 'after renewal' });
+        await client.next((f) => f.event === 'chat');
+        assert.equal((await client.closed).code, 4401);
+    });
+
+    it('closes a nes socket with 4401 when its token expires', async () => {
+        const { client, closed } = await nesConnect(token(team.viewer, 2));
+        await nesSubscribe(client, `/workspaces/${team.workspaceId}`);
+        const { code, reason } = await closed;
+        assert.equal(code, 4401);
+        assert.match(reason, /expired/);
+    });
+
+    it('keeps a nes socket that calls reauthenticate() before expiry', async () => {
+        const { client, closed } = await nesConnect(token(team.viewer, 2));
+        const { messages } = await nesSubscribe(client, `/workspaces/${team.workspaceId}`);
+        await client.reauthenticate({ headers: { authorization: `Bearer ${token(team.viewer, 4)}` } });
+        await sleep(2600);
+        const res = await t.http('POST', `/api/projects/workspaces/${team.workspaceId}/events/`, token(team.owner, 60), { event: 'ping', payload: 1 });
+        const seq = (res.result as { seq: number }).seq;
+        for (let i = 0; i < 50 && !messages.some((m) => m.seq === seq); i++) {
+            await sleep(20);
+        }
+
+        assert.ok(messages.some((m) => m.seq === seq), 'still subscribed after the first token expired');
+        assert.equal((await closed).code, 4401);
+    });
+});

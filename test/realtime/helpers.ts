@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Server } from '@hapi/hapi';
+import NesClient from '@hapi/nes/lib/client.js';
+import type { Config } from '@collab/core';
+import type { EventEnvelope } from '@collab/sdk';
+import { createServer } from '@collab/server';
+import WebSocket from 'ws';
+
+import type { RealtimeSettings } from '../../packages/server/src/realtime/settings.js';
+import { testConfig } from '../helpers/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { cleanRedis } from '../helpers/server.js';
+
+/** The nes client class, on `ws` (Node 20 has no global WebSocket). */
+export const Client = (NesClient as unknown as { Client: typeof import('@hapi/nes/lib/client.js').Client }).Client;
+(Client as unknown as { WebSocket: unknown }).WebSocket = WebSocket;
+export type NesClientType = InstanceType<typeof Client>;
+
+/** A signed-in user. */
+export interface User {
+    id: number;
+    email: string;
+    access: string;
+    refresh: string;
+}
+
+/** A listening server on its own database and Redis prefix. */
+export interface RealtimeServer {
+    server: Server;
+    config: Config;
+    database: TestDatabase;
+    port: number;
+    http(method: string, url: string, token?: string, payload?: unknown): Promise<{ statusCode: number; result: unknown; headers: Record<string, unknown> }>;
+    user(name?: string): Promise<User>;
+    stop(): Promise<void>;
+}
+
+/** Starts a server on port 0 with real-time settings of the test's choosing. */
+export async function startServer(options: { env?: Record<string, string>; realtime?: Partial<RealtimeSettings>; database?: TestDatabase; config?: Config } = {}): Promise<RealtimeServer> {
+    const config = options.config ?? testConfig(options.env);
+    const database = options.database ?? await createTestDatabase();
+    const server = await createServer({ config, db: database.db, realtime: options.realtime });
+    await server.start();
+    const http: RealtimeServer['http'] = async (method, url, token, payload) => {
+        const res = await server.inject({ method, url, payload: payload as object, headers: token ? { authorization: `Bearer ${token}` } : {} });
+        return { statusCode: res.statusCode, result: res.result, headers: res.headers };
+    };
+
+    const user = async (name = 'user') => {
+        const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
+        const password = 'correct horse battery';
+        const registered = await http('POST', '/api/auth/register/', undefined, { email, password, name });
+        const login = await http('POST', '/api/auth/login/', undefined, { email, password });
+        return { id: (registered.result as { id: number }).id, email, ...(login.result as { access: string; refresh: string }) };
+    };
+
+    return {
+        server,
+        config,
+        database,
+        port: server.info.port as number,
+        http,
+        user,
+        stop: async () => {
+            await server.stop({ timeout: 2000 });
+            if (!options.config) {
+                await cleanRedis(config.redisPrefix);
+            }
+
+            if (!options.database) {
+                await database.drop();
+            }
+        }
+    };
+}
+
+/** A project with a workspace and one user of each role, plus an outsider. */
+export interface Team {
+    projectId: number;
+    workspaceId: number;
+    owner: User;
+    collaborator: User;
+    viewer: User;
+    outsider: User;
+}
+
+/** Creates a {@link Team} through the API of a server (in-process or not). */
+export async function makeTeam(t: Pick<RealtimeServer, 'http' | 'user'>): Promise<Team> {
+    const [owner, collaborator, viewer, outsider] = await Promise.all([t.user('owner'), t.user('collab'), t.user('viewer'), t.user('outsider')]);
+    const project = await t.http('POST', '/api/projects/projects/', owner.access, { name: 'P' });
+    const projectId = (project.result as { id: number }).id;
+    await t.http('POST', `/api/projects/projects/${projectId}/members/`, owner.access, { user_id: collaborator.id, role: 'collaborator' });
+    await t.http('POST', `/api/projects/projects/${projectId}/members/`, owner.access, { user_id: viewer.id, role: 'viewer' });
+    const workspace = await t.http('POST', `/api/projects/projects/${projectId}/workspaces/`, owner.access, { name: 'W' });
+    return { projectId, workspaceId: (workspace.result as { id: number }).id, owner, collaborator, viewer, outsider };
+}
+
+/** A frame a plain socket received: an envelope or a server message. */
+export type Frame = EventEnvelope & { payload: Record<string, unknown> };
+
+/** A plain WebSocket client that records frames and its close. */
+export interface PlainClient {
+    ws: WebSocket;
+    frames: Frame[];
+    closed: Promise<{ code: number; reason: string }>;
+    opened: Promise<void>;
+    send(frame: unknown): void;
+    /** Waits for the first recorded frame (from `from` on) matching `match`. */
+    next(match: (frame: Frame) => boolean, timeoutMs?: number, from?: number): Promise<Frame>;
+    events(): Frame[];
+    close(): void;
+}
+
+/** Opens `ws://127.0.0.1:PORT/ws/workspaces/ID/?token=…` (`query` adds since/epoch). */
+export function plainClient(port: number, workspaceId: number | string, token: string | null, options: { query?: string; slash?: boolean; headers?: Record<string, string> } = {}): PlainClient {
+    const qs = [token === null ? '' : `token=${encodeURIComponent(token)}`, options.query ?? ''].filter(Boolean).join('&');
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/workspaces/${workspaceId}${options.slash === false ? '' : '/'}${qs ? `?${qs}` : ''}`, { headers: options.headers });
+    const frames: Frame[] = [];
+    const waiters = new Set<() => void>();
+    ws.on('message', (data) => {
+        frames.push(JSON.parse(data.toString()) as Frame);
+        for (const wake of waiters) {
+            wake();
+        }
+    });
+    ws.on('error', () => undefined);
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    const opened = new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    opened.catch(() => undefined);
+    const next: PlainClient['next'] = (match, timeoutMs = 5000, from = 0) => new Promise((resolve, reject) => {
+        const check = () => {
+            const found = frames.slice(from).find(match);
+            if (found) {
+                waiters.delete(check);
+                clearTimeout(timer);
+                resolve(found);
+            }
+        };
+        const timer = setTimeout(() => {
+            waiters.delete(check);
+            reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(frames).slice(0, 500)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+    });
+
+    return {
+        ws,
+        frames,
+        closed,
+        opened,
+        send: (frame) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+        next,
+        events: () => frames.filter((frame) => frame.seq !== undefined),
+        close: () => ws.close()
+    };
+}
+
+/** A connected nes client authenticated with an access token. */
+export async function nesClient(port: number, token: string, options: { reconnect?: boolean } = {}): Promise<NesClientType> {
+    const client = new Client(`ws://127.0.0.1:${port}`);
+    client.onError = () => undefined;
+    await client.connect({ auth: { headers: { authorization: `Bearer ${token}` } }, reconnect: options.reconnect ?? false });
+    return client;
+}
+
+/** Collects what a nes subscription receives. */
+export async function nesSubscribe(client: NesClientType, path: string): Promise<{ messages: Frame[]; flags: Array<{ revoked?: boolean }> }> {
+    const messages: Frame[] = [];
+    const flags: Array<{ revoked?: boolean }> = [];
+    await client.subscribe(path, (message, flag) => {
+        messages.push(message as Frame);
+        flags.push(flag as { revoked?: boolean });
+    });
+    return { messages, flags };
+}
+
+/** Polls until `check` holds. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!await check()) {
+        if (Date.now() > deadline) {
+            throw new Error(`timed out waiting for ${what}`);
+        }
+
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

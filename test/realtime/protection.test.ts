@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+
+import type { Socket } from 'node:net';
+
+import { makeTeam, nesClient, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+
+const KiB = 1024;
+
+describe('socket protection', () => {
+    let t: RealtimeServer;
+    let team: Team;
+    let plains: PlainClient[] = [];
+    let nes: NesClientType[] = [];
+    const plain = (token: string, options: Parameters<typeof plainClient>[3] = {}) => {
+        const client = plainClient(t.port, team.workspaceId, token, options);
+        plains.push(client);
+        return client;
+    };
+
+    const sockets = () => t.server.plugins['collab-realtime'].sockets();
+
+    before(async () => {
+        t = await startServer({
+            realtime: { messageRate: 5, messageBurst: 5, maxBufferedBytes: 64 * KiB, maxPerUser: 3, maxConnections: 6, allowedOrigins: ['https://app.example'] }
+        });
+        team = await makeTeam(t);
+    });
+    afterEach(async () => {
+        plains.forEach((client) => client.ws.terminate());
+        await Promise.all(nes.map((client) => client.disconnect()));
+        plains = [];
+        nes = [];
+        await until(() => sockets().nes + sockets().ws === 0, 5000, 'sockets closed');
+    });
+    after(() => t.stop());
+
+    it('refuses messages over the rate with error 429, then closes with 1008 when they keep coming', async () => {
+        const client = plain(team.owner.access);
+        await client.opened;
+        for (let i = 0; i < 8; i++) {
+            client.send({ event: 'burst', payload: i });
+        }
+
+        await client.next((f) => f.event === 'error' && f.payload.code === 429);
+        await until(() => client.frames.filter((f) => f.event === 'burst').length === 5, 5000, 'the 5 allowed events');
+        assert.equal(client.frames.filter((f) => f.event === 'error').length, 3);
+        for (let i = 0; i < 20; i++) {
+            client.send({ event: 'burst', payload: i });
+        }
+
+        const { code } = await client.closed;
+        assert.equal(code, 1008);
+    });
+
+    it('applies the same limit to nes requests', async () => {
+        const client = await nesClient(t.port, team.owner.access);
+        nes.push(client);
+        const path = `/api/projects/workspaces/${team.workspaceId}/events/`;
+        const codes = await Promise.all(Array.from({ length: 8 }, (_, i) => client.request({ method: 'POST', path, payload: { event: 'n', payload: i } })
+            .then((res) => res.statusCode, (err: { statusCode: number }) => err.statusCode)));
+        assert.deepEqual(codes.filter((c) => c === 202).length, 5);
+        assert.deepEqual(codes.filter((c) => c === 429).length, 3);
+    });
+
+    it('disconnects a client that stops reading instead of buffering without bound', async () => {
+        const slow = plain(team.viewer.access);
+        const reader = plain(team.collaborator.access);
+        await Promise.all([slow.opened, reader.opened]);
+        (slow.ws as unknown as { _socket: Socket })._socket.pause();
+        const before = process.memoryUsage();
+        const payload = 'z'.repeat(60 * KiB);
+        const events = `/api/projects/workspaces/${team.workspaceId}/events/`;
+        let sent = 0;
+        while (sockets().ws === 2 && sent < 400) {
+            await t.http('POST', events, team.owner.access, { event: 'bulk', payload });
+            sent++;
+        }
+
+        assert.equal(sockets().ws, 1, `the slow socket was closed after ${sent} events`);
+        const grown = process.memoryUsage().arrayBuffers - before.arrayBuffers;
+        assert.ok(grown < 32 * 1024 * KiB, `buffers grew by ${grown} bytes`);
+        await until(() => reader.frames.filter((f) => f.event === 'bulk').length === sent, 10_000, 'the reader gets every event');
+        const metrics = await t.server.app.metrics.getSingleMetricAsString('realtime_slow_consumers_total');
+        assert.match(metrics, /realtime_slow_consumers_total 1/);
+    });
+
+    it('caps connections per user on both transports (4429 / hello refused)', async () => {
+        const open = [plain(team.owner.access), plain(team.owner.access)];
+        await Promise.all(open.map((client) => client.opened));
+        nes.push(await nesClient(t.port, team.owner.access));
+        assert.equal((await plain(team.owner.access).closed).code, 4429);
+        await assert.rejects(nesClient(t.port, team.owner.access), (err: { statusCode?: number }) => err.statusCode === 429);
+        const other = plain(team.viewer.access);
+        await other.opened;
+    });
+
+    it('caps connections server-wide (plain 1013, nes upgrade 503)', async () => {
+        const users = [team.owner, team.collaborator, team.viewer];
+        const open = users.flatMap((user) => [plain(user.access), plain(user.access)]);
+        await Promise.all(open.map((client) => client.opened));
+        assert.equal((await plain(team.owner.access).closed).code, 1013);
+        await assert.rejects(nesClient(t.port, team.viewer.access));
+    });
+
+    it('checks the Origin of browser upgrades against WS_ALLOWED_ORIGINS', async () => {
+        const evil = plain(team.owner.access, { headers: { origin: 'https://evil.example' } });
+        await assert.rejects(evil.opened, /403/);
+        const good = plain(team.owner.access, { headers: { origin: 'https://app.example' } });
+        const cli = plain(team.owner.access);
+        await Promise.all([good.opened, cli.opened]);
+    });
+});
