@@ -165,10 +165,14 @@ describe('two server processes on one Redis and one database', { skip: onPglite 
 
     it('sweeps the users of a SIGKILLed instance within 30 s (default presence TTL)', async (t) => {
         const k = await member('viewer');
-        const gone = plain(b, k.access);
         const watcher = plain(a, team.owner.access);
-        await Promise.all([gone.opened, watcher.opened]);
-        await watcher.next((f) => f.event === 'presence.join' && f.user_id === k.id);
+        await watcher.opened;
+        // Presence events are not replayed: make sure the watcher's instance hears the workspace before k joins.
+        await b.http('POST', events(team.workspaceId), team.owner.access, { event: 'sync', payload: {} });
+        await watcher.next((f) => f.event === 'sync', 15_000);
+        const gone = plain(b, k.access);
+        await gone.opened;
+        await watcher.next((f) => f.event === 'presence.join' && f.user_id === k.id, 15_000);
         const from = watcher.frames.length;
         const started = Date.now();
         await b.kill();

@@ -34,7 +34,7 @@ describe('installShutdown()', { concurrency: true }, () => {
             }
         });
         children.push(child);
-        const port = await eventually(() => lines(child).find((line) => line.port)?.port, 20_000, `the server to listen (${child.stderr()})`);
+        const port = await eventually(() => lines(child).find((line) => line.port)?.port, 60_000, `the server to listen (${child.stderr()})`);
         return { child, url: `http://127.0.0.1:${port}` };
     }
 
