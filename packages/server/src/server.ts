@@ -40,7 +40,8 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
         router: { stripTrailingSlash: true },
         routes: {
             validate: { failAction },
-            response: { failAction: 'error' },
+            // Responses are checked against their schemas everywhere but production (the tests keep the docs honest).
+            response: { failAction: 'error', sample: config.nodeEnv === 'production' ? 0 : 100 },
             payload: { maxBytes: 1024 * 1024 }
         }
     });
