@@ -1,4 +1,4 @@
-import { CollabClient } from '@collab/sdk';
+import { CollabClient, type WebSocketConstructor } from '@collab/sdk';
 
 import { ConfigStore } from './config.js';
 import { CliError, UsageError, type Situation } from './errors.js';
@@ -35,6 +35,7 @@ export class Context {
     readonly json: boolean;
     readonly store: ConfigStore;
     #client?: CollabClient;
+    #WebSocket?: WebSocketConstructor;
 
     constructor(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env) {
         this.json = options.json === true;
@@ -63,9 +64,20 @@ export class Context {
             baseUrl: this.server,
             token: envToken ?? saved!.access,
             refreshToken: saved?.refresh,
-            onTokens: (tokens) => this.store.saveTokens(this.server, tokens)
+            onTokens: (tokens) => this.store.saveTokens(this.server, tokens),
+            WebSocket: this.#WebSocket
         });
         return this.#client;
+    }
+
+    /** {@link client}, able to open WebSockets (`realtime`, live `jobs.wait`): loads the `ws` package first. */
+    async liveClient(): Promise<CollabClient> {
+        if (!this.#WebSocket) {
+            this.#WebSocket = (await import('ws')).default;
+            this.#client = undefined;
+        }
+
+        return this.client();
     }
 
     /** A client without credentials (for logging in). */
@@ -73,16 +85,21 @@ export class Context {
         return new CollabClient({ baseUrl: this.server });
     }
 
-    /** Runs `work` under a spinner on stderr, shown only on a terminal and never with `--json`. */
-    async spin<T>(text: string, work: () => Promise<T>): Promise<T> {
-        if (this.json || !process.stderr.isTTY || !process.stderr.columns) {
-            return work();
+    /** Whether spinners show: on a terminal, never with `--json`. */
+    get interactive(): boolean {
+        return !this.json && process.stderr.isTTY === true && !!process.stderr.columns;
+    }
+
+    /** Runs `work` under a spinner on stderr, shown only on a terminal and never with `--json`; `work` may change its text. */
+    async spin<T>(text: string, work: (setText: (text: string) => void) => Promise<T>): Promise<T> {
+        if (!this.interactive) {
+            return work(() => undefined);
         }
 
         const { default: ora } = await import('ora');      // loaded only on a terminal: it costs ~100 ms
         const spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
         try {
-            return await work();
+            return await work((next) => void (spinner.text = next));
         }
         finally {
             spinner.stop();

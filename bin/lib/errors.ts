@@ -1,8 +1,8 @@
 import { AuthenticationError, CollabError, ConflictError, ConnectionError, NotFoundError, PermissionError, RateLimitError, ServerError, ValidationError } from '@collab/sdk';
 import { CommanderError } from 'commander';
 
-/** Exit codes: 0 ok, 1 error, 2 usage. */
-export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
+/** Exit codes: 0 ok, 1 error, 2 usage; 124 a job that timed out (as timeout(1)). */
+export const EXIT = { ok: 0, error: 1, usage: 2, timedOut: 124 } as const;
 
 /** An error whose message is already the one sentence to show. */
 export class CliError extends Error {
@@ -58,6 +58,10 @@ function describe(err: CollabError, situation: Situation, server: string, action
     }
 
     if (err instanceof AuthenticationError) {
+        if (err.code === 'account_deactivated') {
+            return 'Your account has been deactivated: ask an administrator';
+        }
+
         if (situation.credentials === 'env') {
             return 'The server refused the token in COLLAB_TOKEN (expired or invalid)';
         }

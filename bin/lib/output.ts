@@ -9,7 +9,8 @@ export type Output =
     | { kind: 'table'; data: readonly unknown[]; headers: string[]; rows: string[][]; empty: string }
     | { kind: 'record'; data: unknown; fields: Array<[string, string]> }
     | { kind: 'text'; data: unknown; text: string }
-    | { kind: 'message'; data: unknown; message: string };
+    | { kind: 'message'; data: unknown; message: string }
+    | { kind: 'none' };
 
 const cell = (value: unknown): string => (value === null || value === undefined || value === '' ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value));
 
@@ -26,6 +27,11 @@ export function record<T>(data: T, fields: Array<[string, (value: T) => unknown]
 /** A confirmation sentence for people; `data` for `--json`. */
 export function message(data: unknown, text: string): Output {
     return { kind: 'message', data, message: text };
+}
+
+/** Nothing to print: the command wrote its output as it went (a stream). */
+export function nothing(): Output {
+    return { kind: 'none' };
 }
 
 /** Raw text, written as is (a file's content); `data` for `--json`. */
@@ -52,6 +58,10 @@ function renderRecord(fields: Array<[string, string]>): string {
 
 /** Prints a command's output on stdout: for people, or as one JSON document. */
 export function print(output: Output, json: boolean, stdout: NodeJS.WritableStream = process.stdout): void {
+    if (output.kind === 'none') {
+        return;
+    }
+
     if (json) {
         stdout.write(`${JSON.stringify(output.data ?? null, null, 2)}\n`);
         return;

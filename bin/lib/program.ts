@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 
 import { Command } from 'commander';
 
+import * as adminJobRetry from '../commands/admin-job-retry.js';
+import * as adminStats from '../commands/admin-stats.js';
+import * as adminUserSet from '../commands/admin-user-set.js';
+import * as adminUsers from '../commands/admin-users.js';
 import * as fileCat from '../commands/file-cat.js';
 import * as fileLs from '../commands/file-ls.js';
 import * as filePut from '../commands/file-put.js';
@@ -10,6 +14,7 @@ import * as jobLanguages from '../commands/job-languages.js';
 import * as jobList from '../commands/job-list.js';
 import * as jobStatus from '../commands/job-status.js';
 import * as jobSubmit from '../commands/job-submit.js';
+import * as jobWait from '../commands/job-wait.js';
 import * as login from '../commands/login.js';
 import * as logout from '../commands/logout.js';
 import * as memberAdd from '../commands/member-add.js';
@@ -27,6 +32,7 @@ import * as workspaceDelete from '../commands/workspace-delete.js';
 import * as workspaceList from '../commands/workspace-list.js';
 import * as workspaceShow from '../commands/workspace-show.js';
 import * as wsSend from '../commands/ws-send.js';
+import * as wsTail from '../commands/ws-tail.js';
 import { examples } from './command.js';
 
 interface Module {
@@ -39,8 +45,9 @@ const GROUPS: Array<[string, string, string, Module[]]> = [
     ['member', 'Manage the members of a project and their roles', 'collab member add 12 grace@example.com --role viewer', [memberAdd, memberList, memberSetRole, memberRemove]],
     ['workspace', 'Create, list, show and delete the workspaces of a project', 'collab workspace create 12 "Lexer"', [workspaceCreate, workspaceList, workspaceShow, workspaceDelete]],
     ['file', 'List, read and write the files of a workspace', 'collab file put 31 src/main.py --file main.py', [fileLs, fileCat, filePut]],
-    ['ws', 'Send events to a workspace', 'collab ws send 31 chat.message \'{"text": "hi"}\'', [wsSend]],
-    ['job', 'Run code in the sandbox and follow jobs', 'collab job submit --file hello.py --language python', [jobSubmit, jobStatus, jobList, jobCancel, jobLanguages]]
+    ['ws', 'Follow and send the events of a workspace', 'collab ws tail 31', [wsTail, wsSend]],
+    ['job', 'Run code in the sandbox and follow jobs', 'collab job submit --file hello.py --language python --wait', [jobSubmit, jobWait, jobStatus, jobList, jobCancel, jobLanguages]],
+    ['admin', 'Operate the system: users, statistics, failed jobs (administrators only)', 'collab admin stats', [adminUsers, adminUserSet, adminStats, adminJobRetry]]
 ];
 
 function version(): string {
@@ -55,7 +62,7 @@ function version(): string {
 /** The `collab` command tree. Usage errors throw a `CommanderError` (`exitOverride`). */
 export function buildProgram(): Command {
     const program = new Command('collab')
-        .description('Command-line client of a collab server: projects, workspaces, files, events and jobs')
+        .description('Command-line client of a collab server: projects, workspaces, files, events, jobs and administration')
         .version(version(), '-V, --version', 'print the version')
         .option('--server <url>', 'the collab server (default: $COLLAB_SERVER, else the one you last logged in to, else http://127.0.0.1:8000)')
         .option('--json', 'print one JSON document on stdout (never prompts)')

@@ -1,4 +1,4 @@
-import type { FileEntry, Job, Language, Member, Project, Role, Workspace } from '@collab/sdk';
+import type { EventEnvelope, FileEntry, Job, Language, Member, Project, Role, Workspace } from '@collab/sdk';
 
 import { record, table, type Output } from './output.js';
 
@@ -93,3 +93,8 @@ export const languageTable = (rows: Language[]): Output => table(rows, [
     { header: 'LANGUAGE', value: (l) => l.language },
     { header: 'VERSION', value: (l) => l.version }
 ], 'No language is available: no worker is running.');
+
+/** One event of `ws tail`: `#seq event user payload` (`#-` for presence, which has no seq). */
+export function eventLine(event: EventEnvelope): string {
+    return `#${event.seq ?? '-'} ${event.event} ${event.user ?? '-'} ${JSON.stringify(event.payload ?? null)}`;
+}

@@ -1,10 +1,13 @@
 import { Transport, type CollabClientOptions } from './http.js';
+import { RealtimeConnection } from './realtime/connection.js';
+import { AdminResource } from './resources/admin.js';
 import { AuthResource } from './resources/auth.js';
 import { EventsResource } from './resources/events.js';
 import { FilesResource } from './resources/files.js';
 import { JobsResource } from './resources/jobs.js';
 import { MembersResource } from './resources/members.js';
 import { ProjectsResource } from './resources/projects.js';
+import { RealtimeResource } from './resources/realtime.js';
 import { WorkspacesResource } from './resources/workspaces.js';
 import type { TokenPair } from './types.js';
 
@@ -15,7 +18,10 @@ import type { TokenPair } from './types.js';
  * const client = new CollabClient({ baseUrl: 'http://127.0.0.1:8000' });
  * await client.auth.login({ email, password });
  * for await (const project of client.projects.list()) console.log(project.name);
+ * const stop = await client.realtime.subscribe(31, (event) => console.log(event.seq, event.event));
  * ```
+ *
+ * On Node 20 pass `WebSocket` (from the `ws` package) for `realtime` and live `jobs.wait`.
  */
 export class CollabClient {
     /** Accounts and sessions. */
@@ -32,6 +38,10 @@ export class CollabClient {
     readonly events: EventsResource;
     /** Code-execution jobs. */
     readonly jobs: JobsResource;
+    /** Live workspace events over one shared WebSocket. */
+    readonly realtime: RealtimeResource;
+    /** Administration (admins only). */
+    readonly admin: AdminResource;
     readonly #transport: Transport;
 
     constructor(options: CollabClientOptions) {
@@ -42,7 +52,10 @@ export class CollabClient {
         this.workspaces = new WorkspacesResource(this.#transport);
         this.files = new FilesResource(this.#transport);
         this.events = new EventsResource(this.#transport);
-        this.jobs = new JobsResource(this.#transport);
+        const connection = new RealtimeConnection(this.#transport, options.WebSocket);
+        this.jobs = new JobsResource(this.#transport, connection);
+        this.realtime = new RealtimeResource(connection);
+        this.admin = new AdminResource(this.#transport);
     }
 
     /** The server's base URL, normalized (no trailing slash). */

@@ -1,5 +1,6 @@
 import { AuthenticationError, CollabError, ConnectionError, errorForStatus, parseRetryAfter, type ErrorBody } from './errors.js';
 import { isRetryable, isRetryableStatus, randomId, retryDelay, sleep } from './retry.js';
+import type { WebSocketConstructor } from './realtime/nes.js';
 import { expandPath, ROUTES, type PathParams, type RouteName } from './routes.js';
 import type { IdempotentRequestOptions, TokenPair } from './types.js';
 
@@ -17,6 +18,11 @@ export interface CollabClientOptions {
     fetch?: typeof globalThis.fetch;
     /** Retries of idempotent requests on 429, 5xx and network errors (default 2). */
     maxRetries?: number;
+    /**
+     * The WebSocket class `client.realtime` and `jobs.wait` use: the platform's by default
+     * (browsers, Node 22+). On Node 20 pass the default export of the `ws` package.
+     */
+    WebSocket?: WebSocketConstructor;
 }
 
 /** Query string values; `undefined` ones are left out. */
@@ -72,6 +78,23 @@ export class Transport {
     /** The tokens the client holds now. */
     get tokens(): Partial<TokenPair> {
         return { access: this.#access, refresh: this.#refresh };
+    }
+
+    /**
+     * Refreshes the access token unless it is no longer `usedToken` (someone refreshed already);
+     * concurrent callers share one refresh. Throws an `AuthenticationError` when the session is dead.
+     */
+    async refreshAccess(usedToken: string | undefined): Promise<void> {
+        if (!this.#refresh) {
+            throw new AuthenticationError({ message: 'The access token was refused and there is no refresh token: log in again', status: 401, code: 'session_expired' });
+        }
+
+        await this.#refreshOnce(usedToken);
+    }
+
+    /** Removes the client's tokens (and the given secrets) from a text. */
+    redact(text: string, secrets: string[] = []): string {
+        return this.#redact(text, secrets);
     }
 
     /** Replaces the tokens; with `notify`, tells `onTokens`. */

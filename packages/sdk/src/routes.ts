@@ -50,7 +50,12 @@ export const ROUTES = {
     'jobs.list': { method: 'GET', path: '/api/jobs/' },
     'jobs.get': { method: 'GET', path: '/api/jobs/{job_id}/' },
     'jobs.cancel': { method: 'POST', path: '/api/jobs/{job_id}/cancel/' },
-    'jobs.languages': { method: 'GET', path: '/api/jobs/languages/' }
+    'jobs.languages': { method: 'GET', path: '/api/jobs/languages/' },
+
+    'admin.users': { method: 'GET', path: '/api/admin/users/' },
+    'admin.updateUser': { method: 'PATCH', path: '/api/admin/users/{id}/' },
+    'admin.stats': { method: 'GET', path: '/api/admin/stats/' },
+    'admin.retryJob': { method: 'POST', path: '/api/admin/jobs/{job_id}/retry/' }
 } as const satisfies Record<string, Route>;
 
 /** The name of an operation in `ROUTES`. */

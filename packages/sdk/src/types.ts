@@ -201,6 +201,32 @@ export interface JobListParams extends ListParams {
     workspace_id?: number;
 }
 
+/** A live update of a job (nes subscription `/jobs/{job_id}`). */
+export type JobUpdate =
+    | { type: 'status'; job_id: string; status: JobStatus; attempts: number; exit_code: number | null; error: string | null }
+    | { type: 'output'; job_id: string; stream: 'stdout' | 'stderr'; data: string };
+
+/** A chunk of a running program's output. */
+export interface JobOutputChunk {
+    stream: 'stdout' | 'stderr';
+    data: string;
+}
+
+/** Options of `jobs.wait()`. */
+export interface JobWaitOptions {
+    /**
+     * Live output chunks, as the program writes them. Best effort: chunks written before the
+     * subscription or during a reconnect are not repeated; the resolved job has the whole output.
+     */
+    onOutput?: (chunk: JobOutputChunk) => void;
+    /** Each new status seen (`queued`, `running`, then the terminal one). */
+    onStatus?: (status: JobStatus) => void;
+    /** Stops waiting (rejects with the signal's reason). */
+    signal?: AbortSignal;
+    /** Safety-net polling interval while live updates flow (default 5000 ms; 1 s without them). */
+    pollMs?: number;
+}
+
 /** A language that live workers can run. */
 export interface Language {
     language: string;
@@ -219,4 +245,49 @@ export interface RequestOptions {
 export interface IdempotentRequestOptions extends RequestOptions {
     /** Sent as `Idempotency-Key`; generated when not given, and the same on every retry. */
     idempotencyKey?: string;
+}
+
+/** A user as administrators see them. */
+export interface AdminUser {
+    id: number;
+    email: string;
+    name: string;
+    is_admin: boolean;
+    is_active: boolean;
+    created_at: Timestamp;
+    last_login_at: Timestamp | null;
+}
+
+/** Query of `admin.users`. */
+export interface AdminUserListParams extends ListParams {
+    /** Case-insensitive substring of the email or name. */
+    q?: string;
+}
+
+/** Body of `admin.updateUser`: at least one field. */
+export interface AdminUserChanges {
+    /** False deactivates: tokens refused at once, refresh tokens revoked, sockets closed, queued jobs cancelled. */
+    is_active?: boolean;
+    is_admin?: boolean;
+}
+
+/** A live worker, as admin stats show it. */
+export interface WorkerStats {
+    id: string;
+    languages: string[];
+    concurrency: number;
+    /** Jobs it runs now. */
+    running: number;
+    last_seen: Timestamp;
+}
+
+/** `admin.stats()`: the whole system at a glance. */
+export interface SystemStats {
+    users: number;
+    projects: number;
+    workspaces: number;
+    /** Live sockets (both transports) per server instance id. */
+    sockets: Record<string, number>;
+    jobs: Record<JobStatus, number>;
+    workers: WorkerStats[];
 }

@@ -1,13 +1,17 @@
 import type { Transport } from '../http.js';
 import { paginate, type ListPromise } from '../pagination.js';
-import type { IdempotentRequestOptions, Job, JobListParams, JobSubmitParams, JobAccepted, Language, RequestOptions } from '../types.js';
+import type { RealtimeConnection } from '../realtime/connection.js';
+import type { IdempotentRequestOptions, Job, JobListParams, JobSubmitParams, JobAccepted, JobWaitOptions, Language, RequestOptions } from '../types.js';
+import { waitForJob } from './job-wait.js';
 
 /** `client.jobs`: sandboxed code execution. */
 export class JobsResource {
     readonly #transport: Transport;
+    readonly #realtime: RealtimeConnection;
 
-    constructor(transport: Transport) {
+    constructor(transport: Transport, realtime: RealtimeConnection) {
         this.#transport = transport;
+        this.#realtime = realtime;
     }
 
     /**
@@ -36,5 +40,20 @@ export class JobsResource {
     /** The languages live workers can run. */
     async languages(options?: RequestOptions): Promise<Language[]> {
         return (await this.#transport.request<Language[]>({ route: 'jobs.languages', options })).data;
+    }
+
+    /**
+     * Resolves with the job once it reaches a terminal status (`succeeded`, `failed`, `timed_out`,
+     * `cancelled` or `error`). Follows the job live over the shared WebSocket (status and output
+     * chunks to `onOutput`), reads it once right after subscribing, and polls slowly as a safety
+     * net (and every second when no WebSocket can be opened).
+     *
+     * ```ts
+     * const { job_id } = await client.jobs.submit({ code: 'print(42)', language: 'python' });
+     * const job = await client.jobs.wait(job_id, { onOutput: (chunk) => console.log(chunk.stream, chunk.data) });
+     * ```
+     */
+    wait(jobId: string, options?: JobWaitOptions): Promise<Job> {
+        return waitForJob((id, opts) => this.get(id, opts), this.#realtime, jobId, options);
     }
 }

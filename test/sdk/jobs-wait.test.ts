@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { CollabClient, NotFoundError, type JobOutputChunk, type JobStatus } from '@collab/sdk';
+import { startWorker, type WorkerHandle } from '@collab/worker';
+
+import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { gate } from './gated-websocket.js';
+
+/** `jobs.wait()` against a real worker (unsandboxed: COLLAB_SANDBOX=none). */
+describe('client.jobs.wait()', { timeout: 120_000 }, () => {
+    let t: TestServer;
+    let worker: WorkerHandle;
+    let user: TestUser;
+    let client: CollabClient;
+
+    before(async () => {
+        t = await startTestServer({ listen: true });
+        worker = await startWorker({ config: t.config, db: t.database.db, concurrency: 2 });
+        user = await t.user();
+        client = new CollabClient({ baseUrl: t.server.info.uri, token: user.access, refreshToken: user.refresh, WebSocket: gate().WebSocket });
+    });
+    after(async () => {
+        await client.realtime.close();
+        await worker.close();
+        await t.stop();
+    });
+
+    it('streams the output live and resolves with the finished job', async () => {
+        const code = 'import sys, time\ntime.sleep(0.5)\nprint("first", flush=True)\ntime.sleep(0.3)\nsys.stderr.write("oops\\n")\nprint("second")\n';
+        const { job_id: id } = await client.jobs.submit({ code, language: 'python' });
+        const chunks: JobOutputChunk[] = [];
+        const statuses: JobStatus[] = [];
+        const job = await client.jobs.wait(id, { onOutput: (chunk) => chunks.push(chunk), onStatus: (status) => statuses.push(status) });
+        assert.equal(job.status, 'succeeded');
+        assert.equal(job.stdout, 'first\nsecond\n');
+        assert.equal(job.stderr, 'oops\n');
+        assert.equal(chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join(''), 'first\nsecond\n');
+        assert.equal(chunks.filter((c) => c.stream === 'stderr').map((c) => c.data).join(''), 'oops\n');
+        assert.equal(statuses.at(-1), 'succeeded');
+        assert.ok(statuses.includes('running'), statuses.join());
+    });
+
+    it('resolves with a failed job and its exit code', async () => {
+        const { job_id: id } = await client.jobs.submit({ code: 'import sys; sys.exit(3)', language: 'python' });
+        const job = await client.jobs.wait(id);
+        assert.deepEqual([job.status, job.exit_code], ['failed', 3]);
+    });
+
+    it('resolves at once for a job that ended already', async () => {
+        const { job_id: id } = await client.jobs.submit({ code: 'print(1)', language: 'python' });
+        await client.jobs.wait(id);
+        const started = Date.now();
+        assert.equal((await client.jobs.wait(id)).status, 'succeeded');
+        assert.ok(Date.now() - started < 2_000);
+    });
+
+    it('falls back to polling without a WebSocket implementation', async () => {
+        const polling = new CollabClient({ baseUrl: t.server.info.uri, token: user.access, refreshToken: user.refresh });
+        const { job_id: id } = await polling.jobs.submit({ code: 'print("polled")', language: 'python' });
+        const job = await polling.jobs.wait(id);
+        assert.equal(job.stdout, 'polled\n');
+    });
+
+    it('rejects for an unknown job, and when aborted', async () => {
+        await assert.rejects(client.jobs.wait('job_doesnotexist'), NotFoundError);
+        const { job_id: id } = await client.jobs.submit({ code: 'import time; time.sleep(5)', language: 'python' });
+        const controller = new AbortController();
+        const waiting = client.jobs.wait(id, { signal: controller.signal });
+        setTimeout(() => controller.abort(new Error('stop waiting')), 300);
+        await assert.rejects(waiting, /stop waiting/);
+        await client.jobs.cancel(id);
+        assert.equal((await client.jobs.wait(id)).status, 'cancelled');
+    });
+});
