@@ -1,8 +1,11 @@
 // Jobs benchmark (issue: submit→finished p50 ≤ 150 ms for print(1) at low load, ≥ 140 jobs/s for
 // 200 print(1) jobs; the replaced system did 28 jobs/s). The API runs in this process on PostgreSQL,
-// one collab-worker process runs the jobs in bubblewrap with its default concurrency (CPU count,
-// or BENCH_WORKER_CONCURRENCY). A job is finished when its terminal status reaches its Redis update
-// channel (what the live subscription relays), so no polling interval is measured.
+// one collab-worker process runs the jobs in bubblewrap with its default concurrency (twice the CPU
+// count, or BENCH_WORKER_CONCURRENCY). CPU per job is reported for the worker process (not the
+// sandboxes it starts) and this process (API + bench); the host's busy time counts every tenant of
+// the machine, so it is only meaningful on an otherwise idle host.
+// A job is finished when its terminal status reaches its Redis update channel (what the live
+// subscription relays), so no polling interval is measured.
 // BENCH_SANDBOX=none measures the pipeline without bubblewrap, for comparison only.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 import { jobKeys, loadConfig, migrateLatest, parseJobUpdate } from '@collab/core';
 import { createServer } from '@collab/server';
-import { runProgram } from '@collab/worker';
+import { defaultConcurrency, runProgram } from '@collab/worker';
 import { Redis } from 'ioredis';
 import knex from 'knex';
 
@@ -23,10 +26,11 @@ import { cleanRedis } from '../test/helpers/server.js';
 import { eventually } from '../test/helpers/process.js';
 
 // The built worker, as production runs it (`npm run bench:jobs` builds first); from source otherwise.
+// BENCH_WORKER_BIN runs another collab-worker (e.g. an older revision's bin.ts or bin.js) to compare.
 const BUILT_BIN = fileURLToPath(new URL('../packages/worker/dist/bin.js', import.meta.url));
-const WORKER_ARGS = existsSync(BUILT_BIN) && process.env.BENCH_WORKER_FROM !== 'source'
-    ? [BUILT_BIN]
-    : ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('../packages/worker/src/bin.ts', import.meta.url))];
+const SOURCE_BIN = fileURLToPath(new URL('../packages/worker/src/bin.ts', import.meta.url));
+const workerBin = process.env.BENCH_WORKER_BIN ?? (existsSync(BUILT_BIN) && process.env.BENCH_WORKER_FROM !== 'source' ? BUILT_BIN : SOURCE_BIN);
+const WORKER_ARGS = workerBin.endsWith('.ts') ? ['--conditions=source', '--import', 'tsx', workerBin] : [workerBin];
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 50);
 const BURST = Number(process.env.BENCH_BURST ?? 200);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 50);
@@ -51,7 +55,9 @@ const config = loadConfig(env);
 const db = knex({ client: 'pg', connection: database.url, pool: { min: 0, max: 10 } });
 await migrateLatest(db);
 
-const worker = spawn(process.execPath, WORKER_ARGS, {
+// e.g. BENCH_WORKER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the worker
+const WORKER_NODE_OPTIONS = (process.env.BENCH_WORKER_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+const worker = spawn(process.execPath, [...WORKER_NODE_OPTIONS, ...WORKER_ARGS], {
     env: { PATH: process.env.PATH, ...env, ...(process.env.BENCH_WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY } : {}) },
     stdio: ['ignore', 'ignore', 'inherit']
 });
@@ -99,6 +105,12 @@ function hostBusyMs(): number {
 function processCpuMs(pid: number): number {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** Resident memory of one process, in MB: a fork's cost grows with it. */
+function processRssMb(pid: number): number {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
 }
 
 function done(id: string): Promise<void> {
@@ -149,6 +161,7 @@ try {
         host_busy_ms_per_job: perJob(hostBusyMs() - cpuBefore.host),
         worker_node_ms_per_job: perJob(processCpuMs(worker.pid!) - cpuBefore.worker),
         api_and_bench_ms_per_job: perJob(processCpuMs(process.pid) - cpuBefore.api),
+        worker_rss_mb: processRssMb(worker.pid!),
         load_average_1m: Math.round(loadavg()[0]! * 100) / 100
     };
     const rows: Array<{ status: string; n: string }> = await db('jobs').whereIn('id', ids).select('status').count({ n: '*' }).groupBy('status');
@@ -165,14 +178,17 @@ try {
         }));
         return Math.round((BURST / (performance.now() - begin)) * 1000 * 10) / 10;
     };
-    const concurrency = Number(process.env.BENCH_WORKER_CONCURRENCY ?? availableParallelism());
-    const ceiling = { [`runProgram_only_x${concurrency}_jobs_per_second`]: await sandboxOnly(concurrency), runProgram_only_x8_jobs_per_second: await sandboxOnly(8) };
+    const concurrency = Number(process.env.BENCH_WORKER_CONCURRENCY || defaultConcurrency());
+    // BENCH_CEILING=0 skips it (e.g. to count the CPU of the pipeline alone).
+    const ceiling = process.env.BENCH_CEILING === '0'
+        ? {}
+        : { [`runProgram_only_x${concurrency}_jobs_per_second`]: await sandboxOnly(concurrency), runProgram_only_x8_jobs_per_second: await sandboxOnly(8) };
 
     console.log(JSON.stringify({
         program: 'python print(1)',
         sandbox: env.COLLAB_SANDBOX,
         cpus: availableParallelism(),
-        worker: WORKER_ARGS.at(-1)!.endsWith('.js') ? 'built (dist/bin.js)' : 'source (tsx)',
+        worker: process.env.BENCH_WORKER_BIN ?? (WORKER_ARGS.at(-1)!.endsWith('.js') ? 'built (dist/bin.js)' : 'source (tsx)'),
         worker_concurrency: concurrency,
         low_load: { jobs: SEQUENTIAL, submit_to_finished: stats(latency), submit_http: stats(accept) },
         throughput: {

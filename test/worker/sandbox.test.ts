@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 
+import { limitsWrapper } from '../../packages/worker/src/sandbox/command.js';
 import {
   discoverLanguages,
+  getLanguage,
   OUTPUT_CAP_BYTES,
   runProgram,
   SandboxStartError,
@@ -35,6 +39,25 @@ async function eventuallyNoProcessWith(marker: string): Promise<void> {
   }
   assert.equal(await processesWith(marker), 0, `a process "sleep ${marker}" survived`);
 }
+
+/** `{name: "soft hard"}` from the text of /proc/<pid>/limits. */
+function parseLimits(text: string): Record<string, string> {
+  const limits: Record<string, string> = {};
+  for (const line of text.split('\n').slice(1)) {
+    const match = /^(.+?)\s{2,}(\S+)\s+(\S+)/.exec(line);
+    if (match) limits[match[1]!] = `${match[2]} ${match[3]}`;
+  }
+  return limits;
+}
+
+const EXPECTED_LIMITS = {
+  'Max cpu time': '6 6',
+  'Max processes': '64 64',
+  'Max file size': '16777216 16777216',
+  'Max open files': '64 64',
+  'Max address space': '268435456 268435456',
+  'Max core file size': '0 0',
+};
 
 async function jobDirs(): Promise<string[]> {
   return (await readdir(os.tmpdir())).filter((name) => name.startsWith('collab-job-'));
@@ -67,6 +90,15 @@ for (const mode of ['bwrap', 'none'] as const) {
       assert.equal(result.exitCode, 3);
       assert.equal(result.stderr, 'bad\n');
       assert.equal(result.outcome, 'exited');
+    });
+
+    it('runs the program under its rlimits, soft and hard', async () => {
+      const result = await run(mode, { language: 'python', code: "print(open('/proc/self/limits').read(), end='')" });
+      assert.equal(result.exitCode, 0, result.stderr);
+      const limits = parseLimits(result.stdout);
+      for (const [name, value] of Object.entries(EXPECTED_LIMITS)) {
+        assert.equal(limits[name], value, name);
+      }
     });
 
     it('passes stdin and closes it', async () => {
@@ -185,6 +217,40 @@ describe('runProgram() start failures', { timeout: 20_000 }, () => {
       runProgram({ language: 'cobol' as 'bash', code: '', timeoutMs: 1000, memoryMb: 64, mode: 'bwrap' }),
       RangeError,
     );
+  });
+});
+
+describe('limitsWrapper()', () => {
+  it('sets the same limits with dash ulimit as with prlimit, for every language', { skip: !existsSync('/usr/bin/dash') }, () => {
+    for (const language of ['python', 'javascript', 'bash'] as const) {
+      const rlimits = getLanguage(language).limits(5000, 300);
+      const seen = (['ulimit', 'prlimit'] as const).map((method) => {
+        const [file, ...args] = limitsWrapper(rlimits, method);
+        const child = spawnSync(file!, [...args, '/bin/cat', '/proc/self/limits'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], encoding: 'utf8' });
+        assert.equal(child.status, 0, child.stderr);
+        assert.equal(child.output[3], '.', 'the readiness byte');
+        return parseLimits(child.stdout);
+      });
+      assert.deepEqual(seen[0], seen[1], language);
+      assert.equal(seen[0]!['Max address space'], `${rlimits.addressSpaceBytes} ${rlimits.addressSpaceBytes}`);
+      assert.equal(seen[0]!['Max processes'], `${rlimits.nproc} ${rlimits.nproc}`);
+    }
+  });
+
+  it('never signals readiness when a limit cannot be set', () => {
+    // A hard limit above the current one needs privileges an unprivileged shell lacks.
+    const rlimits = { ...getLanguage('python').limits(5000, 256), openFiles: 1 << 30 };
+    for (const method of ['ulimit', 'prlimit'] as const) {
+      const [file, ...args] = limitsWrapper(rlimits, method);
+      const child = spawnSync(file!, [...args, '/bin/echo', 'ran'], {
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
+      });
+      assert.notEqual(child.status, 0, method);
+      assert.equal(child.stdout, '', method);
+      assert.equal(child.output[3], '', method);
+    }
   });
 });
 

@@ -9,7 +9,7 @@ const USAGE = `Usage: collab-worker
 
 Runs sandboxed code-execution jobs from the queue until SIGTERM or SIGINT.
 Configuration comes from the environment: REDIS_URL, REDIS_PREFIX, DATABASE_URL,
-COLLAB_SANDBOX, LOG_LEVEL, WORKER_CONCURRENCY (default: CPU count),
+COLLAB_SANDBOX, LOG_LEVEL, WORKER_CONCURRENCY (default: twice the CPU count),
 WORKER_GRACE_MS (default 30000: how long running jobs may finish on SIGTERM).`;
 
 async function main(argv: string[]): Promise<void> {

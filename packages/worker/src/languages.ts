@@ -8,7 +8,7 @@ export type Language = 'python' | 'javascript' | 'bash';
 /** Every language in the table, in a stable order. */
 export const LANGUAGES: readonly Language[] = ['python', 'javascript', 'bash'];
 
-/** Resource limits applied (with `prlimit`) to one run of a program. */
+/** Resource limits applied (by dash's `ulimit`, or `prlimit` without dash) to one run of a program. */
 export interface Rlimits {
   /** RLIMIT_CPU, seconds of CPU time. */
   cpuSeconds: number;

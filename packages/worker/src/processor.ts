@@ -85,8 +85,10 @@ export function createProcessor(ctx: ProcessorContext) {
         await ctx.publisher.status(job, 'cancelled');
         return 'cancelled';
       }
-      await ctx.publisher.status(job, 'running');
-      const result = await run(ctx, job, controller.signal);
+      // Announced while the program starts: the update is on the wire before any output is, and
+      // done before anything announces the end.
+      const announced = ctx.publisher.status(job, 'running');
+      const result = await run(ctx, job, controller.signal).finally(() => announced);
       const reason = controller.signal.reason as AbortReason | undefined;
       if (reason === 'shutdown' && result.outcome === 'cancelled') {
         if (await requeueJob(ctx.db, id, job.attempts)) {

@@ -1,6 +1,7 @@
 import { JOB_EVENTS, jobKeys, type EventBus, type JobStatus, type JobUpdate, type Logger } from '@collab/core';
 import type { Redis } from 'ioredis';
 
+import type { OutputStream } from './sandbox/index.js';
 import type { JobOwner } from './store.js';
 
 /** Output is batched for this long, or until this many characters wait, before it is published. */
@@ -39,28 +40,37 @@ export class JobPublisher {
     }
   }
 
-  /** A batcher for one run's output. */
+  /** A batcher for one run's output; each flush goes to Redis in one write. */
   output(jobId: string): OutputBatcher {
-    return new OutputBatcher((stream, data) => {
-      const update: JobUpdate = { type: 'output', job_id: jobId, stream, data };
-      this.#redis.publish(this.#keys.updates(jobId), JSON.stringify(update)).catch(() => undefined);
+    const channel = this.#keys.updates(jobId);
+    const message = (stream: OutputStream, data: string): string => JSON.stringify({ type: 'output', job_id: jobId, stream, data } satisfies JobUpdate);
+    return new OutputBatcher((chunks) => {
+      if (chunks.length === 1) {
+        this.#redis.publish(channel, message(chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);
+        return;
+      }
+      const pipeline = this.#redis.pipeline();
+      for (const { stream, data } of chunks) {
+        pipeline.publish(channel, message(stream, data));
+      }
+      pipeline.exec().catch(() => undefined);
     });
   }
 }
 
 /** Collects output chunks and publishes them in order, a few at a time. */
 export class OutputBatcher {
-  readonly #send: (stream: 'stdout' | 'stderr', data: string) => void;
-  #pending: Array<{ stream: 'stdout' | 'stderr'; data: string }> = [];
+  readonly #send: (chunks: Array<{ stream: OutputStream; data: string }>) => void;
+  #pending: Array<{ stream: OutputStream; data: string }> = [];
   #chars = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(send: (stream: 'stdout' | 'stderr', data: string) => void) {
+  constructor(send: (chunks: Array<{ stream: OutputStream; data: string }>) => void) {
     this.#send = send;
   }
 
   /** Adds a chunk; consecutive chunks of one stream are merged. */
-  push(stream: 'stdout' | 'stderr', data: string): void {
+  push(stream: OutputStream, data: string): void {
     const last = this.#pending.at(-1);
     if (last?.stream === stream) {
       last.data += data;
@@ -82,8 +92,8 @@ export class OutputBatcher {
     const pending = this.#pending;
     this.#pending = [];
     this.#chars = 0;
-    for (const { stream, data } of pending) {
-      this.#send(stream, data);
+    if (pending.length > 0) {
+      this.#send(pending);
     }
   }
 }

@@ -14,11 +14,20 @@ const PATH = '/usr/local/bin:/usr/bin:/bin';
 const LANG = 'C.UTF-8';
 
 /**
- * Runs inside the sandbox before the program: drops the PWD bwrap exports,
- * writes one byte on fd 3 to tell the worker the sandbox is up, closes fd 3
- * so the program never sees it, then execs (no extra process stays).
+ * The shell that starts the program inside the sandbox. dash's `ulimit`
+ * sets each limit (soft and hard) in the shell itself, so the program is
+ * exec'd straight from it; other shells' `ulimit` flags and units differ, so
+ * without dash the limits come from a `prlimit` exec instead.
  */
-const READY_SCRIPT = 'unset PWD OLDPWD; printf . >&3; exec 3>&-; exec "$@"';
+const DASH = '/usr/bin/dash';
+
+/**
+ * After the limits: drops the PWD bwrap exports (bwrap 0.8 sets it even
+ * with --clearenv), writes one byte on fd 3 to tell the worker the sandbox is
+ * up with its limits, closes fd 3 so the program never sees it, then execs
+ * (no extra process stays).
+ */
+const READY_SCRIPT = 'unset PWD OLDPWD && printf . >&3 && exec 3>&- && exec "$@"';
 
 /** A command line for `spawn`, with the environment the spawned process gets. */
 export interface Invocation {
@@ -26,6 +35,37 @@ export interface Invocation {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+}
+
+/** How the limits are applied: dash's `ulimit` builtin, or a `prlimit` exec. */
+export type LimitsMethod = 'ulimit' | 'prlimit';
+
+let limitsMethod: LimitsMethod | undefined;
+
+function defaultLimitsMethod(): LimitsMethod {
+  if (limitsMethod === undefined) {
+    try {
+      accessSync(DASH, constants.X_OK);
+      limitsMethod = 'ulimit';
+    } catch {
+      limitsMethod = 'prlimit';
+    }
+  }
+  return limitsMethod;
+}
+
+// dash units: -f and -c in 512-byte blocks, -v in KiB; -p is RLIMIT_NPROC.
+function ulimitScript(limits: Rlimits): string {
+  const set = [
+    `-t ${limits.cpuSeconds}`,
+    `-p ${limits.nproc}`,
+    `-f ${Math.floor(limits.fileSizeBytes / 512)}`,
+    `-n ${limits.openFiles}`,
+    `-v ${Math.floor(limits.addressSpaceBytes / 1024)}`,
+    // no core files: they would fill the job directory or reach the host's core handler
+    '-c 0',
+  ];
+  return [...set.map((flags) => `ulimit ${flags}`), READY_SCRIPT].join(' && ');
 }
 
 function prlimitArgs(limits: Rlimits): string[] {
@@ -36,14 +76,22 @@ function prlimitArgs(limits: Rlimits): string[] {
     `--fsize=${limits.fileSizeBytes}`,
     `--nofile=${limits.openFiles}`,
     `--as=${limits.addressSpaceBytes}`,
-    // no core files: they would fill the job directory or reach the host's core handler
-    '--core=0',
+    '--core=0', // no core files, as in ulimitScript
     '--',
   ];
 }
 
-function readyWrapper(): string[] {
-  return ['/bin/sh', '-c', READY_SCRIPT, 'sh'];
+/**
+ * The start of the command line inside the sandbox, before the interpreter:
+ * a shell that applies the rlimits, signals readiness on fd 3 and execs.
+ * Any failure before the program (a limit that cannot be set) leaves fd 3
+ * unwritten, which the worker reports as a sandbox start failure.
+ */
+export function limitsWrapper(limits: Rlimits, method: LimitsMethod = defaultLimitsMethod()): string[] {
+  if (method === 'ulimit') {
+    return [DASH, '-c', ulimitScript(limits), 'sh'];
+  }
+  return [...prlimitArgs(limits), '/bin/sh', '-c', READY_SCRIPT, 'sh'];
 }
 
 function bwrapArgs(jobDir: string, spec: LanguageSpec): string[] {
@@ -78,13 +126,23 @@ function bwrapArgs(jobDir: string, spec: LanguageSpec): string[] {
   return args;
 }
 
-/** The absolute path of bwrap on the worker's PATH, or undefined. */
+let bwrapFound: { searched: string; at: string } | undefined;
+
+/**
+ * The absolute path of bwrap on the worker's PATH, or undefined. Remembered
+ * for as long as PATH stays the same; a bwrap removed since then fails at
+ * spawn, which is a sandbox start failure as well.
+ */
 export function findBwrap(): string | undefined {
-  const dirs = (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter);
-  for (const dir of [...dirs, '/usr/bin', '/bin']) {
+  const searched = process.env.PATH ?? '/usr/bin:/bin';
+  if (bwrapFound?.searched === searched) {
+    return bwrapFound.at;
+  }
+  for (const dir of [...searched.split(path.delimiter), '/usr/bin', '/bin']) {
     const candidate = path.join(dir, 'bwrap');
     try {
       accessSync(candidate, constants.X_OK);
+      bwrapFound = { searched, at: candidate };
       return candidate;
     } catch {
       // not here
@@ -95,7 +153,8 @@ export function findBwrap(): string | undefined {
 
 /**
  * The full command line for one run: bwrap (or nothing, in `none` mode),
- * then the readiness wrapper, prlimit and the interpreter.
+ * then the shell that applies the limits and signals readiness, then the
+ * interpreter.
  */
 export function buildInvocation(
   mode: SandboxMode,
@@ -105,7 +164,7 @@ export function buildInvocation(
   limits: Rlimits,
   memoryMb: number,
 ): Invocation {
-  const inner = [...readyWrapper(), ...prlimitArgs(limits), ...spec.command(memoryMb)];
+  const inner = [...limitsWrapper(limits), ...spec.command(memoryMb)];
   if (mode === 'bwrap') {
     // bwrap starts with an empty environment: its pid-1 helper keeps the
     // environment it was given, readable by the program at /proc/1/environ.
