@@ -5,4 +5,5 @@ export { Project } from './project.js';
 export { Membership, ROLES, WRITER_ROLES, type Role } from './membership.js';
 export { Workspace } from './workspace.js';
 export { WorkspaceFile } from './workspace-file.js';
-export { Job, type JobView } from './job.js';
+export { Job } from './job.js';
+export type { Job as JobView } from '@collab/sdk/types';

@@ -1,26 +1,10 @@
+import type { Job as JobView } from '@collab/sdk/types';
 import type { QueryBuilder } from 'objection';
 
 import type { JobStatus } from '../jobs/contract.js';
 import { BaseModel } from './base-model.js';
 import { Workspace } from './workspace.js';
 
-/** A job as the API shows it (DESIGN §4 Jobs). */
-export interface JobView {
-    job_id: string;
-    status: JobStatus;
-    language: string;
-    workspace_id: number | null;
-    attempts: number;
-    exit_code: number | null;
-    stdout: string;
-    stderr: string;
-    truncated: boolean;
-    duration_ms: number | null;
-    created_at: string;
-    started_at: string | null;
-    finished_at: string | null;
-    error: string | null;
-}
 
 /** A code-execution job: the database row is the source of truth, BullMQ only carries its id. */
 export class Job extends BaseModel {
