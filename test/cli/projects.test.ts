@@ -1,31 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
+import { CLI, collab } from './run-cli.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-
-const CLI = fileURLToPath(new URL('../../bin/dist/collab.js', import.meta.url));
-
-interface Run {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs the built `collab` with its own config directory; `input` goes to stdin. */
-function collab(home: string, args: string[], input = ''): Promise<Run> {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, 'config') } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.stdin.end(input);
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 describe('collab project, member, workspace and file commands', () => {
     let t: TestServer;
@@ -35,7 +15,7 @@ describe('collab project, member, workspace and file commands', () => {
     let projectId: number;
     let workspaceId: number;
     const ok = async (args: string[], input?: string, as = home) => {
-        const run = await collab(as, args, input);
+        const run = await collab(as, args, { input });
         assert.equal(run.stderr, '', `collab ${args.join(' ')}`);
         assert.equal(run.code, 0);
         return run.stdout;
