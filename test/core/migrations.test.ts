@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { migrateLatest, migrateRollbackAll } from '@collab/core';
-import type { Knex } from 'knex';
+import knex, { type Knex } from 'knex';
 
-import { createTestDatabase } from '../helpers/database.js';
+import knexfile from '../../knexfile.js';
+import { createEmptyDatabase, createTestDatabase } from '../helpers/database.js';
 
 const TABLES = ['users', 'refresh_tokens', 'projects', 'memberships', 'workspaces', 'files', 'jobs'];
 
@@ -69,3 +70,23 @@ for (const embedded of [false, true]) {
         });
     });
 }
+
+describe('knexfile.ts', () => {
+    it('migrates a PostgreSQL database with its test configuration', async () => {
+        const empty = await createEmptyDatabase();
+        const db = knex({ ...knexfile.test, connection: empty.url });
+        try {
+            const [, applied] = await db.migrate.latest(knexfile.test!.migrations);
+            assert.ok(applied.length >= TABLES.length);
+            assert.ok((await tables(db)).includes('projects'));
+        }
+        finally {
+            await db.destroy();
+            await empty.drop();
+        }
+    });
+
+    it('points development at the embedded database unless DATABASE_URL is set', () => {
+        assert.equal(knexfile.development!.client === 'pg', Boolean(process.env.DATABASE_URL));
+    });
+});

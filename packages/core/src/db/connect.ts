@@ -26,10 +26,6 @@ export function knexConfig(options: ConnectOptions): Knex.Config {
     }
 
     const embedded = options.embedded ?? 'memory';
-    if (embedded !== 'memory') {
-        mkdirSync(embedded, { recursive: true, mode: 0o700 });
-    }
-
     return {
         client: ClientPgLite as unknown as Knex.Config['client'],
         dialect: 'postgres',
@@ -39,7 +35,12 @@ export function knexConfig(options: ConnectOptions): Knex.Config {
 
 /** Opens the database the configuration names: PostgreSQL, or the embedded one under `dataDir/db`. */
 export function connect(config: Pick<Config, 'databaseUrl' | 'dataDir'>, poolMax?: number): Knex {
-    return knex(knexConfig({ databaseUrl: config.databaseUrl, embedded: join(config.dataDir, 'db'), poolMax }));
+    const embedded = join(config.dataDir, 'db');
+    if (!config.databaseUrl) {
+        mkdirSync(embedded, { recursive: true, mode: 0o700 });
+    }
+
+    return knex(knexConfig({ databaseUrl: config.databaseUrl, embedded, poolMax }));
 }
 
 /** True when the connection is the single-connection embedded database. */

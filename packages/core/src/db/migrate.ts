@@ -27,7 +27,10 @@ class MigrationSource implements Knex.MigrationSource<string> {
     }
 }
 
-const options = (): Knex.MigratorConfig => ({ migrationSource: new MigrationSource(), tableName: 'knex_migrations' });
+/** Where collab's migrations come from; the root `knexfile.ts` uses it too. */
+export const migratorConfig = (): Knex.MigratorConfig => ({ migrationSource: new MigrationSource(), tableName: 'knex_migrations' });
+
+const options = migratorConfig;
 
 /** Runs every pending migration; returns the names applied. */
 export async function migrateLatest(db: Knex): Promise<string[]> {
