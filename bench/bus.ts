@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 
 import { EventBus } from '../packages/core/src/bus/index.js';
+import { cleanRedis } from '../test/helpers/server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
@@ -187,15 +188,7 @@ finally {
         await bus.close();
     }
 
-    const admin = connections[0]!;
-    let cursor = '0';
-    do {
-        const [next, found] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) {
-            await admin.del(...found);
-        }
-    } while (cursor !== '0');
+    await cleanRedis(prefix);
 
     await Promise.all(connections.map((redis) => redis.quit()));
 }

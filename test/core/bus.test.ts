@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { BusValidationError, EpochMismatchError, EventBus, type EventBusOptions, type Unsubscribe } from '../../packages/core/src/bus/index.js';
 import { busKeys } from '../../packages/core/src/bus/keys.js';
 import { Topic, type Delivery, type StreamRead } from '../../packages/core/src/bus/topic.js';
+import { cleanRedis } from '../helpers/server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `collab-test-${randomUUID()}:`;
@@ -78,14 +79,7 @@ after(async () => {
         await bus.close();
     }
 
-    let cursor = '0';
-    do {
-        const [next, found] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) {
-            await admin.del(...found);
-        }
-    } while (cursor !== '0');
+    await cleanRedis(prefix);
 
     await Promise.all(connections.map((redis) => redis.quit()));
 });

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 
 import { EventBus, Presence, type PresenceOptions } from '../../packages/core/src/bus/index.js';
 import { presenceKeys } from '../../packages/core/src/bus/keys.js';
+import { cleanRedis } from '../helpers/server.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `collab-test-${randomUUID()}:`;
@@ -64,14 +65,7 @@ after(async () => {
         await bus.close();
     }
 
-    let cursor = '0';
-    do {
-        const [next, found] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) {
-            await admin.del(...found);
-        }
-    } while (cursor !== '0');
+    await cleanRedis(prefix);
 
     await Promise.all(connections.map((redis) => redis.quit()));
 });
