@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -59,8 +59,16 @@ const EXPECTED_LIMITS = {
   'Max core file size': '0 0',
 };
 
-async function jobDirs(): Promise<string[]> {
-  return (await readdir(os.tmpdir())).filter((name) => name.startsWith('collab-job-'));
+/** Runs fn with os.tmpdir() pointing at dir, where job directories are made. */
+async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
 }
 
 for (const mode of ['bwrap', 'none'] as const) {
@@ -159,36 +167,33 @@ for (const mode of ['bwrap', 'none'] as const) {
     });
 
     it('removes the job directory afterwards', async () => {
-      const before = new Set(await jobDirs());
-      let during: string[] = [];
-      const result = await run(mode, {
-        language: 'bash',
-        code: 'mkdir -p a/b && echo x > a/b/f && chmod 000 a/b a && echo ready && sleep 0.2',
-        onOutput: () => {
-          void jobDirs().then((dirs) => {
-            during = dirs.filter((dir) => !before.has(dir));
-          });
-        },
-      });
-      assert.equal(result.exitCode, 0);
-      assert.equal(during.length, 1);
-      assert.deepEqual((await jobDirs()).filter((dir) => !before.has(dir)), []);
+      // A directory of its own: other test files run jobs at the same time.
+      const root = await mkdtemp(path.join(os.tmpdir(), 'collab-root-'));
+      try {
+        await chmod(root, 0o755);
+        let during: string[] = [];
+        const result = await withTmpdir(root, () =>
+          run(mode, {
+            language: 'bash',
+            code: 'mkdir -p a/b && echo x > a/b/f && chmod 000 a/b a && echo ready && sleep 0.2',
+            onOutput: () => {
+              void readdir(root).then((dirs) => {
+                during = dirs;
+              });
+            },
+          }),
+        );
+        assert.equal(result.exitCode, 0);
+        assert.equal(during.length, 1);
+        assert.deepEqual(await readdir(root), []);
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
     });
   });
 }
 
 describe('runProgram() start failures', { timeout: 20_000 }, () => {
-  async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-    const saved = process.env.TMPDIR;
-    process.env.TMPDIR = dir;
-    try {
-      return await fn();
-    } finally {
-      if (saved === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = saved;
-    }
-  }
-
   it('throws SandboxStartError when the job directory cannot be created', async () => {
     await withTmpdir('/nonexistent/collab-test', async () => {
       await assert.rejects(run('bwrap', { language: 'python', code: 'print(1)' }), SandboxStartError);
