@@ -5,6 +5,7 @@ import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 
 import type { Config } from '../config.js';
+import { PreparingPgClient } from './prepared-pg.js';
 
 /** Options of `connect()`: a PostgreSQL URL, or an embedded database directory (`memory` for a throwaway one). */
 export interface ConnectOptions {
@@ -19,7 +20,8 @@ export interface ConnectOptions {
 export function knexConfig(options: ConnectOptions): Knex.Config {
     if (options.databaseUrl) {
         return {
-            client: 'pg',
+            client: PreparingPgClient as unknown as Knex.Config['client'],
+            dialect: 'postgres',
             connection: options.databaseUrl,
             pool: { min: 0, max: options.poolMax ?? 10 }
         };
@@ -45,5 +47,5 @@ export function connect(config: Pick<Config, 'databaseUrl' | 'dataDir'>, poolMax
 
 /** True when the connection is the single-connection embedded database. */
 export function isEmbedded(db: Knex): boolean {
-    return db.client.config.client !== 'pg';
+    return !(db.client instanceof PreparingPgClient);
 }

@@ -1,6 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
-import { Membership, Project, WRITER_ROLES } from '@collab/core';
+import { Project, WRITER_ROLES } from '@collab/core';
 import Joi from 'joi';
 import { raw } from 'objection';
 
@@ -47,12 +47,7 @@ export const projectRoutes: ServerRoute[] = [
             handler: async (request, h) => {
                 const user = caller(request);
                 const { name, description = '' } = request.payload as ProjectFields & { name: string };
-                const created = await request.server.app.db.transaction(async (trx) => {
-                    const row = await Project.query(trx).insert({ name, description, owner_id: user.id }).returning('*');
-                    await Membership.query(trx).insert({ project_id: row.id, user_id: user.id, role: 'owner' });
-                    row.role = 'owner';
-                    return row;
-                });
+                const created = await Project.createOwned(request.server.app.db, { name, description }, user.id);
                 return h.response(created.toApi()).code(201);
             }
         }
