@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './duration.js';
 export * from './logger.js';
+export * from './lua-script.js';
 export * from './db/connect.js';
 export * from './db/migrate.js';
 export * from './models/index.js';

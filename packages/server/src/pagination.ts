@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
-import type { Model, QueryBuilder } from 'objection';
+import { isoTimestamps } from '@collab/core';
+import type { Model, ModelObject, QueryBuilder } from 'objection';
 
 /** The key a list is ordered by: an integer id, or a text key such as a file path. */
 export type CursorKey = number | string;
@@ -20,9 +21,9 @@ export interface PageOptions<M extends Model> {
     column: string;
     kind: CursorKind;
     /** The value of `column` in a row. */
-    key: (row: M) => CursorKey;
+    key: (row: ModelObject<M>) => CursorKey;
     /** A row as the API shows it. */
-    show: (row: M) => unknown;
+    show: (row: ModelObject<M>) => unknown;
 }
 
 const MAX_ID = 2147483647;
@@ -80,6 +81,8 @@ export function nextPageUrl(request: Request, key: CursorKey): string {
  * Keyset pagination: runs `query` ordered by `options.column` after the request's
  * cursor, fetching `limit + 1` rows to know whether there is more, and replies with
  * a JSON array of at most `limit` items plus `Link: <next>; rel="next"` when there is.
+ * Lists are the hottest reads: rows go out as the database returns them (timestamps
+ * as ISO strings), without becoming model instances first.
  */
 export async function paginate<M extends Model>(request: Request, h: ResponseToolkit, query: QueryBuilder<M, M[]>, options: PageOptions<M>): Promise<ResponseObject> {
     const { limit, cursor } = request.query as unknown as PageQuery;
@@ -88,8 +91,8 @@ export async function paginate<M extends Model>(request: Request, h: ResponseToo
         query.where(options.column, '>', after);
     }
 
-    const rows = await query.orderBy(options.column).limit(limit + 1);
-    const page = rows.slice(0, limit);
+    const rows = await query.orderBy(options.column).limit(limit + 1).toKnexQuery() as ModelObject<M>[];
+    const page = rows.slice(0, limit).map(isoTimestamps);
     const response = h.response(page.map(options.show));
     if (rows.length > limit) {
         response.header('link', `<${nextPageUrl(request, options.key(page[page.length - 1]!))}>; rel="next"`);

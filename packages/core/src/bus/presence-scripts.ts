@@ -1,4 +1,4 @@
-import { LuaScript } from './lua-script.js';
+import { LuaScript } from '../lua-script.js';
 
 /**
  * Sets or adds to one instance's connection count for a user in a

@@ -1,4 +1,4 @@
-import { LuaScript } from './lua-script.js';
+import { LuaScript } from '../lua-script.js';
 
 /**
  * Publishes one event atomically: next seq, the epoch (created with the

@@ -5,7 +5,7 @@ import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 
 import type { Config } from '../config.js';
-import { PreparingPgClient } from './prepared-pg.js';
+import { CollabPgClient } from './pg-client.js';
 
 /** Options of `connect()`: a PostgreSQL URL, or an embedded database directory (`memory` for a throwaway one). */
 export interface ConnectOptions {
@@ -20,9 +20,9 @@ export interface ConnectOptions {
 export function knexConfig(options: ConnectOptions): Knex.Config {
     if (options.databaseUrl) {
         return {
-            client: PreparingPgClient as unknown as Knex.Config['client'],
+            client: CollabPgClient as unknown as Knex.Config['client'],
             dialect: 'postgres',
-            connection: options.databaseUrl,
+            connection: { connectionString: options.databaseUrl },
             pool: { min: 0, max: options.poolMax ?? 10 }
         };
     }
@@ -47,5 +47,5 @@ export function connect(config: Pick<Config, 'databaseUrl' | 'dataDir'>, poolMax
 
 /** True when the connection is the single-connection embedded database. */
 export function isEmbedded(db: Knex): boolean {
-    return !(db.client instanceof PreparingPgClient);
+    return !(db.client instanceof CollabPgClient);
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { QueryBuilder } from 'objection';
+import type { ModelObject, QueryBuilder } from 'objection';
 
 import { BaseModel } from './base-model.js';
 import type { Role } from './membership.js';
@@ -43,16 +43,16 @@ export class Project extends BaseModel {
         return Project.fromDatabaseJson(rows[0]!);
     }
 
-    /** The project as the API shows it. */
-    toApi() {
+    /** A project, with the caller's `role`, as the API shows it. */
+    static toApi(project: ModelObject<Project>) {
         return {
-            id: this.id,
-            name: this.name,
-            description: this.description,
-            created_at: this.created_at,
-            updated_at: this.updated_at,
-            owner: this.owner_id,
-            role: this.role
+            id: project.id,
+            name: project.name,
+            description: project.description,
+            created_at: project.created_at,
+            updated_at: project.updated_at,
+            owner: project.owner_id,
+            role: project.role
         };
     }
 }

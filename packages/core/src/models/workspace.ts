@@ -1,3 +1,5 @@
+import type { ModelObject } from 'objection';
+
 import { BaseModel } from './base-model.js';
 
 /** A workspace inside a project: files and a live event stream. */
@@ -11,15 +13,15 @@ export class Workspace extends BaseModel {
     created_at!: string;
     updated_at!: string;
 
-    /** The workspace as the API shows it. */
-    toApi() {
+    /** A workspace as the API shows it. */
+    static toApi(workspace: ModelObject<Workspace>) {
         return {
-            id: this.id,
-            project: this.project_id,
-            name: this.name,
-            description: this.description,
-            created_at: this.created_at,
-            updated_at: this.updated_at
+            id: workspace.id,
+            project: workspace.project_id,
+            name: workspace.name,
+            description: workspace.description,
+            created_at: workspace.created_at,
+            updated_at: workspace.updated_at
         };
     }
 }

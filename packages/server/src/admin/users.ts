@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import { RefreshToken, User } from '@collab/core';
+import type { ModelObject } from 'objection';
 
 import { cancelQueuedJobsOf } from '../jobs/cancel.js';
 import { closeUserSockets } from '../realtime/control.js';
@@ -60,7 +61,7 @@ export async function updateUser(server: Server, userId: number, changes: UserCh
 }
 
 /** The user as the admin API shows it. */
-export function adminView(user: User) {
+export function adminView(user: ModelObject<User>) {
     return {
         id: user.id,
         email: user.email,

@@ -15,14 +15,17 @@ export const loggingPlugin: Plugin<void> = {
                 logQueryParams: false,
                 logRequestStart: false,
                 ignorePaths: ['/healthz', '/readyz', '/metrics'],     // probes and scrapes would drown the request log
+                // hapi-pino's default wrapping builds pino's full request and response objects (every header) first.
+                wrapSerializers: false,
                 serializers: {
-                    req: (req: { method: string; url: string; headers: Record<string, string>; remoteAddress?: string }) => ({
+                    req: (req: { method: string; url: string; remoteAddress?: string }) => ({
                         method: req.method,
                         url: redactUrl(req.url),
                         remoteAddress: req.remoteAddress
-                    })
+                    }),
+                    res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
                 },
-                getChildBindings: (request: Request) => ({ req: { method: request.method, url: redactUrl(request.url.pathname + request.url.search), remoteAddress: request.info.remoteAddress, headers: {} } })
+                getChildBindings: (request: Request) => ({ req: { method: request.method, url: request.raw.req.url ?? '', remoteAddress: request.info.remoteAddress } })
             }
         });
     }

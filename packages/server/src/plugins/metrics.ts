@@ -1,4 +1,4 @@
-import type { Plugin, Request } from '@hapi/hapi';
+import type { Plugin } from '@hapi/hapi';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -33,21 +33,16 @@ export const metricsPlugin: Plugin<void> = {
             registers: [registry]
         });
 
-        const started = new WeakMap<Request, bigint>();
-        server.ext('onRequest', (request, h) => {
-            started.set(request, process.hrtime.bigint());
-            return h.continue;
-        });
-
         server.events.on('response', (request) => {
-            const start = started.get(request);
             const route = request.route.path;                   // hapi's not-found route is '/{p*}': bounded cardinality
             const method = request.method.toUpperCase();
             const response = request.response;
             const status = response && 'isBoom' in response && response.isBoom ? response.output.statusCode : (response as { statusCode?: number } | null)?.statusCode;
             requests.inc({ method, route, status: String(status ?? 0) });
-            if (start !== undefined) {
-                duration.observe({ method, route }, Number(process.hrtime.bigint() - start) / 1e9);
+            const { received, completed, responded } = request.info;
+            const end = completed || responded;                 // 0 when the client left before a response
+            if (end) {
+                duration.observe({ method, route }, (end - received) / 1000);
             }
         });
     }

@@ -1,3 +1,4 @@
+import { LuaScript } from '@collab/core';
 import CatboxRedis from '@hapi/catbox-redis';
 import type { Redis } from 'ioredis';
 
@@ -13,7 +14,7 @@ interface Envelope {
 }
 
 // catbox-redis's envelope, counted up atomically: the count stays exact however many requests write at once.
-const COUNT = `
+const COUNT = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
 if current then
     local envelope = cjson.decode(current)
@@ -23,7 +24,7 @@ if current then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-`;
+`);
 
 interface Engine {
     start(): Promise<void>;
@@ -99,7 +100,7 @@ export class RateLimitStore {
         try {
             if (typeof value === 'number') {
                 const envelope = JSON.stringify({ item: 1, stored: Date.now(), ttl });
-                await this.#client.eval(COUNT, 1, this.#inner.generateKey(key), envelope, ttl);
+                await COUNT.run(this.#client, [this.#inner.generateKey(key)], [envelope, ttl]);
             }
             else {
                 await this.#inner.set(key, value, ttl);

@@ -30,7 +30,7 @@ async function update(request: Request) {
     }
 
     updated.role = role;
-    return updated.toApi();
+    return Project.toApi(updated);
 }
 
 /** Routes of `/api/projects/projects/`. */
@@ -48,7 +48,7 @@ export const projectRoutes: ServerRoute[] = [
                 const user = caller(request);
                 const { name, description = '' } = request.payload as ProjectFields & { name: string };
                 const created = await Project.createOwned(request.server.app.db, { name, description }, user.id);
-                return h.response(created.toApi()).code(201);
+                return h.response(Project.toApi(created)).code(201);
             }
         }
     },
@@ -65,7 +65,7 @@ export const projectRoutes: ServerRoute[] = [
                 column: 'projects.id',
                 kind: 'id',
                 key: (row) => row.id,
-                show: (row) => row.toApi()
+                show: Project.toApi
             })
         }
     },
@@ -85,7 +85,7 @@ export const projectRoutes: ServerRoute[] = [
                     throw Boom.notFound('Project not found');
                 }
 
-                return found.toApi();
+                return Project.toApi(found);
             }
         }
     },

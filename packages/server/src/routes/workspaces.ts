@@ -38,7 +38,7 @@ export const workspaceRoutes: ServerRoute[] = [
                     column: 'workspaces.id',
                     kind: 'id',
                     key: (row) => row.id,
-                    show: (row) => row.toApi()
+                    show: Workspace.toApi
                 });
             }
         }
@@ -58,7 +58,7 @@ export const workspaceRoutes: ServerRoute[] = [
                 const { name, description = '' } = request.payload as WorkspaceFields & { name: string };
                 requireRole(await projectAccess(db, id, caller(request).id), WRITER_ROLES, 'creating workspaces');
                 const created = await Workspace.query(db).insert({ project_id: id, name, description }).returning('*');
-                return h.response(created.toApi()).code(201);
+                return h.response(Workspace.toApi(created)).code(201);
             }
         }
     },
@@ -74,7 +74,7 @@ export const workspaceRoutes: ServerRoute[] = [
             handler: async (request) => {
                 const { id } = request.params as { id: number };
                 const { workspace: found } = await workspaceAccess(request.server.app.db, id, caller(request).id);
-                return found.toApi();
+                return Workspace.toApi(found);
             }
         }
     },
@@ -98,7 +98,7 @@ export const workspaceRoutes: ServerRoute[] = [
                     throw Boom.notFound('Workspace not found');
                 }
 
-                return updated.toApi();
+                return Workspace.toApi(updated);
             }
         }
     },

@@ -1,13 +1,43 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { createRequire } from 'node:module';
+
 import { isEmbedded, knexConfig } from '@collab/core';
 import knex, { type Knex } from 'knex';
 
+import { isoTimestampParser } from '../../packages/core/src/db/timestamps.js';
+
 import { createEmptyDatabase, onPglite } from '../helpers/database.js';
 
-// The statement cache belongs to the PostgreSQL client: the embedded database has none to test.
-describe('the PostgreSQL client prepares statements', { skip: onPglite && 'PostgreSQL only: the PostgreSQL pass runs it' }, () => {
+// pg's own timestamptz parser, the reference the fast path must agree with.
+const parseAsDate = (createRequire(import.meta.url)('pg') as { types: { getTypeParser(oid: number): (text: string) => Date } }).types.getTypeParser(1184);
+
+describe('isoTimestampParser()', () => {
+    const parse = isoTimestampParser(parseAsDate);
+
+    it('gives what Date#toISOString() gives for every form PostgreSQL prints', () => {
+        for (const text of [
+            '2026-11-26 15:01:26+00',
+            '2026-11-26 15:01:26.2+00',
+            '2026-11-26 15:01:26.288+00',
+            '2026-11-26 15:01:26.288999+00',
+            '1999-12-31 23:59:59.999999+00',
+            '2026-11-26 15:01:26.288123+05:30',
+            '2026-11-26 15:01:26-03',
+            '0044-03-15 12:00:00+00 BC'
+        ]) {
+            assert.equal(parse(text), parseAsDate(text).toISOString(), text);
+        }
+    });
+
+    it('keeps infinity readable rather than throwing', () => {
+        assert.equal(parse('infinity'), 'Infinity');
+    });
+});
+
+// The statement cache and the timestamp parser belong to the PostgreSQL client: the embedded database has neither.
+describe('the PostgreSQL client', { skip: onPglite && 'PostgreSQL only: the PostgreSQL pass runs it' }, () => {
     let database: Awaited<ReturnType<typeof createEmptyDatabase>>;
     let db: Knex;
 
@@ -33,6 +63,17 @@ describe('the PostgreSQL client prepares statements', { skip: onPglite && 'Postg
 
     it('is not the embedded client', () => {
         assert.equal(isEmbedded(db), false);
+    });
+
+    it('returns timestamps as ISO 8601 strings, in UTC, whatever the session time zone', async () => {
+        const instant = '2026-11-26T15:01:26.288Z';
+        await db.transaction(async (trx) => {
+            await trx.raw("set local time zone 'Asia/Kolkata'");
+            const { rows } = await trx.raw('select ?::timestamptz as at', [instant]);
+            assert.equal(rows[0].at, instant);
+        });
+        const { rows } = await db.raw('select ?::timestamptz as at', [instant]);
+        assert.equal(rows[0].at, instant);
     });
 
     it('parses a repeated query once per connection, and never prepares schema changes', async () => {

@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 
 import type { Knex } from 'knex';
 
+import { isoTimestampParser, TIMESTAMPTZ_OID } from './timestamps.js';
+
 /** How many distinct statements one process prepares; any beyond run unprepared. */
 export const MAX_PREPARED_STATEMENTS = 500;
 
@@ -17,8 +19,16 @@ interface PgConnection {
     __knex__disposed?: unknown;
 }
 
+type TypeParser = (text: string) => unknown;
+
+interface PgTypes {
+    getTypeParser(oid: number, format?: string): TypeParser;
+}
+
 interface PgClientClass {
     new (config: Knex.Config): {
+        driver: { types: PgTypes };
+        connectionSettings: Record<string, unknown>;
         _query(connection: PgConnection, obj: QueryObject): Promise<unknown>;
     };
 }
@@ -48,16 +58,29 @@ function isStalePlan(error: unknown): boolean {
 }
 
 /**
- * knex's PostgreSQL client with a statement cache, as asyncpg and postgres.js
- * keep one: each distinct data statement runs as a named prepared statement,
- * parsed and planned once per connection instead of on every run.
+ * knex's PostgreSQL client as collab runs it.
  *
- * When a migration changes the columns a prepared `select *` returns,
- * PostgreSQL refuses the stale plan: the connection is then retired from the
- * pool (with every statement it prepared), and the query runs again
- * unprepared, unless it is part of a transaction, which the error aborted.
+ * - A statement cache, as asyncpg and postgres.js keep one: each distinct
+ *   data statement runs as a named prepared statement, parsed and planned
+ *   once per connection instead of on every run. When a migration changes
+ *   the columns a prepared `select *` returns, PostgreSQL refuses the stale
+ *   plan: the connection is then retired from the pool (with every statement
+ *   it prepared), and the query runs again unprepared, unless it is part of
+ *   a transaction, which the error aborted.
+ * - Timestamps arrive as the ISO 8601 strings the API shows, parsed once
+ *   from PostgreSQL's text rather than through a Date.
+ *
+ * `connection` must be an object (`{ connectionString }`).
  */
-export class PreparingPgClient extends ClientPg {
+export class CollabPgClient extends ClientPg {
+    constructor(config: Knex.Config) {
+        super(config);
+        const base = this.driver.types;
+        const timestamp = isoTimestampParser(base.getTypeParser(TIMESTAMPTZ_OID));
+        const types: PgTypes = { getTypeParser: (oid, format) => (oid === TIMESTAMPTZ_OID ? timestamp : base.getTypeParser(oid, format)) };
+        this.connectionSettings = { ...this.connectionSettings, types };
+    }
+
     override async _query(connection: PgConnection, obj: QueryObject): Promise<unknown> {
         const name = statementName(obj.sql);
         if (!name) {
