@@ -81,7 +81,14 @@ export const rateLimitPlugin: Plugin<void> = {
     version: '1.0.0',
     register: async (server) => {
         const { config, logger } = server.app;
-        const client = server.app.redis.duplicate({ keyPrefix: `${config.redisPrefix}rate:`, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+        // Auto-pipelining sends the counts of concurrent requests in one write: one round trip for many requests.
+        const client = server.app.redis.duplicate({
+            keyPrefix: `${config.redisPrefix}rate:`,
+            lazyConnect: true,
+            enableOfflineQueue: false,
+            maxRetriesPerRequest: 1,
+            enableAutoPipelining: true
+        });
         client.on('error', () => {});       // the store reports outages once, not per retry
         const store = new RateLimitStore(client, (healthy, err) => {
             if (healthy) {
