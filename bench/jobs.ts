@@ -1,9 +1,9 @@
 // Jobs benchmark (issue: submit→finished p50 ≤ 150 ms for print(1) at low load, ≥ 140 jobs/s for
 // 200 print(1) jobs; the replaced system did 28 jobs/s). The API runs in this process on PostgreSQL,
 // one collab-worker process runs the jobs in bubblewrap with its default concurrency (twice the CPU
-// count, or BENCH_WORKER_CONCURRENCY). CPU per job is reported for the worker process (not the
-// sandboxes it starts) and this process (API + bench); the host's busy time counts every tenant of
-// the machine, so it is only meaningful on an otherwise idle host.
+// count, or BENCH_WORKER_CONCURRENCY). CPU per job is reported for the worker process, its spawner
+// (not the sandboxes it starts) and this process (API + bench); the host's busy time counts every
+// tenant of the machine, so it is only meaningful on an otherwise idle host.
 // A job is finished when its terminal status reaches its Redis update channel (what the live
 // subscription relays), so no polling interval is measured.
 // BENCH_SANDBOX=none measures the pipeline without bubblewrap, for comparison only.
@@ -107,6 +107,12 @@ function processCpuMs(pid: number): number {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
+/** The worker's spawner (the Python process that starts its sandboxes), if it runs one. */
+function spawnerPid(workerPid: number): number | undefined {
+    const children = readFileSync(`/proc/${workerPid}/task/${workerPid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
+    return children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('python'));
+}
+
 /** Resident memory of one process, in MB: a fork's cost grows with it. */
 function processRssMb(pid: number): number {
     const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
@@ -143,7 +149,8 @@ try {
         accept.push(job.acceptedAt - job.sentAt);
     }
 
-    const cpuBefore = { host: hostBusyMs(), worker: processCpuMs(worker.pid!), api: processCpuMs(process.pid) };
+    const spawner = spawnerPid(worker.pid!);
+    const cpuBefore = { host: hostBusyMs(), worker: processCpuMs(worker.pid!), api: processCpuMs(process.pid), spawner: spawner ? processCpuMs(spawner) : 0 };
     const started = performance.now();
     const ids: string[] = [];
     let next = 0;
@@ -160,6 +167,7 @@ try {
     const cpu = {
         host_busy_ms_per_job: perJob(hostBusyMs() - cpuBefore.host),
         worker_node_ms_per_job: perJob(processCpuMs(worker.pid!) - cpuBefore.worker),
+        worker_spawner_ms_per_job: spawner ? perJob(processCpuMs(spawner) - cpuBefore.spawner) : null,
         api_and_bench_ms_per_job: perJob(processCpuMs(process.pid) - cpuBefore.api),
         worker_rss_mb: processRssMb(worker.pid!),
         load_average_1m: Math.round(loadavg()[0]! * 100) / 100

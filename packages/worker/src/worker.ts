@@ -21,7 +21,7 @@ import { resolveOptions, type StartWorkerOptions } from './options.js';
 import { createProcessor, type AbortReason } from './processor.js';
 import { JobPublisher } from './publisher.js';
 import { startReconciler, type ReconcileReport } from './reconciler.js';
-import { discoverLanguages, SandboxStartError } from './sandbox/index.js';
+import { discoverLanguages, SandboxStartError, sweepStaleJobDirs } from './sandbox/index.js';
 import { findBwrap } from './sandbox/command.js';
 import { failJob } from './store.js';
 
@@ -60,6 +60,10 @@ export async function startWorker(input: StartWorkerOptions): Promise<WorkerHand
   }
 
   const logger: Logger = (options.logger ?? createLogger(config.logLevel, 'collab-worker')).child({ worker: id });
+  sweepStaleJobDirs().then(
+    (removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'removed job directories left by stopped workers'),
+    (error: Error) => logger.warn({ err: error.message }, 'cannot sweep stale job directories'),
+  );
   const prefix = config.redisPrefix;
   const keys = jobKeys(prefix);
   const db = options.db ?? connect(config, options.concurrency + 4);

@@ -1,6 +1,11 @@
 /**
  * The sandboxed program runner.
  *
+ * Sandbox processes are started by the spawner, a small long-lived Python
+ * process of the worker (node's own spawn when /usr/bin/python3 is missing),
+ * which runs as uid/gid 65534 when the worker is root and passes on no
+ * inherited file descriptor.
+ *
  * In `bwrap` mode each run gets: bubblewrap started as uid/gid 65534 (when the
  * worker is root) with an empty environment; every namespace unshared (no
  * network but its own `lo`); `/usr` read-only and nothing else of the host
@@ -18,8 +23,10 @@
  */
 export { runProgram } from './run-program.js';
 export { SandboxStartError } from './errors.js';
+export { spawnDirectly, type Launcher, type LaunchedProcess, type LaunchEvents, type LaunchRequest } from './launch.js';
 export { OUTPUT_CAP_BYTES } from './output.js';
 export { SANDBOX_WORKDIR, TMP_SIZE_BYTES } from './command.js';
+export { sweepStaleJobDirs } from './stale-job-dirs.js';
 export type { OutputStream, RunOutcome, RunResult, RunSpec, SandboxMode } from './types.js';
 export { discoverLanguages, getLanguage, isLanguage, LANGUAGES } from '../languages.js';
 export type { Language, LanguageSpec, Rlimits } from '../languages.js';

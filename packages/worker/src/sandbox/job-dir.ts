@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, readlinkSync } from 'node:fs';
 import { chmod, lstat, lchown, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,28 @@ export function sandboxIdentity(): { uid: number; gid: number } | undefined {
   return process.getuid?.() === 0 ? { uid: SANDBOX_ID, gid: SANDBOX_ID } : undefined;
 }
 
+/** Start of every job directory's name, in os.tmpdir(). */
+export const JOB_DIR_PREFIX = 'collab-job-';
+
+let creator: string | undefined;
+
+/**
+ * `<pid namespace>.<pid>` of this process: job directories carry it, so a
+ * later worker can tell those of a dead worker from those in use.
+ */
+export function jobDirCreator(): string {
+  if (creator === undefined) {
+    let namespace = 'x';
+    try {
+      namespace = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'x';
+    } catch {
+      // no /proc: only the age tells a stale directory
+    }
+    creator = `${namespace}.${process.pid}`;
+  }
+  return creator;
+}
+
 /**
  * Creates a fresh private directory for one run and writes the source into it.
  * mkdtemp never reuses or follows an existing path; the file is opened with
@@ -21,7 +43,7 @@ export function sandboxIdentity(): { uid: number; gid: number } | undefined {
 export async function createJobDir(fileName: string, code: string): Promise<string> {
   let dir: string;
   try {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'collab-job-'));
+    dir = await mkdtemp(path.join(os.tmpdir(), `${JOB_DIR_PREFIX}${jobDirCreator()}-`));
   } catch (cause) {
     throw new SandboxStartError('cannot create the job directory', { cause });
   }

@@ -53,6 +53,11 @@ export class CappedOutput {
     }
   }
 
+  /** Counts bytes the program wrote that were dropped before they got here. */
+  discard(bytes: number): void {
+    this.#total += bytes;
+  }
+
   /** Flushes a trailing partial character when the stream ended within the cap. */
   end(): void {
     if (this.truncated) {

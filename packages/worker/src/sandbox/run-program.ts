@@ -5,6 +5,8 @@ import { getLanguage } from '../languages.js';
 import { buildInvocation, findBwrap } from './command.js';
 import { SandboxStartError } from './errors.js';
 import { createJobDir, removeJobDir, sandboxIdentity } from './job-dir.js';
+import { spawnDirectly } from './launch.js';
+import { defaultLauncher } from './spawner.js';
 import { supervise } from './supervise.js';
 import type { RunResult, RunSpec } from './types.js';
 
@@ -57,12 +59,14 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   const jobDir = await createJobDir(language.fileName, spec.code);
   try {
     const invocation = buildInvocation(spec.mode, bwrap, jobDir, language, limits, spec.memoryMb);
+    const identity = sandboxIdentity();
     return await supervise(invocation, {
       stdin: spec.stdin,
       timeoutMs: spec.timeoutMs,
       signal: spec.signal,
       onOutput: spec.onOutput,
-      identity: sandboxIdentity(),
+      identity,
+      launcher: spec.launcher ?? defaultLauncher(identity) ?? spawnDirectly,
     });
   } finally {
     await removeJobDir(jobDir).catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import type { Language } from '../languages.js';
+import type { Launcher } from './launch.js';
 
 /** Which isolation a run gets: `bwrap` in production, `none` for development only. */
 export type SandboxMode = 'bwrap' | 'none';
@@ -24,6 +25,8 @@ export interface RunSpec {
   signal?: AbortSignal;
   /** Called with each decoded piece of output kept within the cap, as it arrives. */
   onOutput?: (stream: OutputStream, chunk: string) => void;
+  /** How the sandbox process is started (default: the spawner, or node's spawn without the system Python). */
+  launcher?: Launcher;
 }
 
 /** How a run ended. */

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { constants as osConstants } from 'node:os';
+import type { Readable } from 'node:stream';
+
+import type { Invocation } from './command.js';
+import { SandboxStartError } from './errors.js';
+import type { OutputStream } from './types.js';
+
+/** What a started process reports, in this order: spawn, data and ready, exit, close. */
+export interface LaunchEvents {
+  /** Started, as the leader of a new session and process group. */
+  spawn: [pid: number];
+  data: [stream: OutputStream, chunk: Buffer];
+  /** A byte arrived on fd 3: the sandbox is up with its limits. */
+  ready: [];
+  /** Its exit code; 128 + the signal number when a signal killed it. */
+  exit: [code: number];
+  /** It exited and its pipes are closed; `dropped` counts bytes read past the cap and not delivered. */
+  close: [dropped: Record<OutputStream, number>];
+  /** It could not be started (a {@link SandboxStartError}) or its launcher failed. */
+  error: [error: Error];
+}
+
+/** One process started by a {@link Launcher}. */
+export interface LaunchedProcess extends EventEmitter<LaunchEvents> {
+  /** Stops reading its pipes (something it left running holds them): no more events. */
+  abandon(): void;
+}
+
+/** What to start, with what on stdin, as which user, and how many bytes of each stream to deliver. */
+export interface LaunchRequest {
+  invocation: Invocation;
+  stdin: string;
+  identity: { uid: number; gid: number } | undefined;
+  capBytes: number;
+}
+
+/** Starts sandbox processes. */
+export type Launcher = (request: LaunchRequest) => LaunchedProcess;
+
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  // As a shell (and bwrap) reports a death by signal.
+  return code ?? 128 + (signal ? osConstants.signals[signal] : 0);
+}
+
+/**
+ * Starts the process with node's own spawn: a fork of the worker, which
+ * blocks its event loop until the child has exec'd, longer the bigger the
+ * worker. The fallback when the spawner cannot run.
+ */
+export const spawnDirectly: Launcher = (request) => {
+  const launched = new EventEmitter<LaunchEvents>() as LaunchedProcess;
+  const { invocation } = request;
+  const child = spawn(invocation.file, invocation.args, {
+    cwd: invocation.cwd,
+    env: invocation.env,
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    ...request.identity,
+  });
+  const streams = [child.stdin!, child.stdout!, child.stderr!, child.stdio[3] as Readable];
+  for (const stream of streams) {
+    stream.on('error', () => undefined);
+  }
+  const sent = { stdout: 0, stderr: 0 };
+  const dropped = { stdout: 0, stderr: 0 };
+  const deliver = (stream: OutputStream) => (chunk: Buffer) => {
+    const room = Math.max(0, request.capBytes - sent[stream]);
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    sent[stream] += kept.length;
+    dropped[stream] += chunk.length - kept.length;
+    if (kept.length > 0) {
+      launched.emit('data', stream, kept);
+    }
+  };
+  child.stdout!.on('data', deliver('stdout'));
+  child.stderr!.on('data', deliver('stderr'));
+  streams[3]!.once('data', () => launched.emit('ready'));
+  child.stdin!.end(request.stdin);
+  child.once('spawn', () => launched.emit('spawn', child.pid!));
+  child.once('error', (cause) => {
+    if (child.pid === undefined) {
+      launched.emit('error', new SandboxStartError(`cannot spawn ${invocation.file}`, { cause }));
+    }
+  });
+  child.once('exit', (code, signal) => launched.emit('exit', exitCodeOf(code, signal)));
+  child.once('close', () => launched.emit('close', dropped));
+  launched.abandon = () => {
+    launched.removeAllListeners();
+    for (const stream of streams) {
+      stream.destroy();
+    }
+  };
+  return launched;
+};
