@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { setTimeout as wait } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 
+import Jwt from '@hapi/jwt';
+
 import { CLI, collab } from './run-cli.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
@@ -87,7 +89,9 @@ describe('collab login, whoami, logout', () => {
 
     it('lets COLLAB_TOKEN and COLLAB_SERVER override the saved login', async () => {
         const other = await t.user('env');
-        const run = await collab(home, ['whoami', '--json'], { env: { COLLAB_TOKEN: other.access, COLLAB_SERVER: url } });
+        // The server's tokens live 2 s here, less than a busy machine may take to start the CLI: one signed for a minute.
+        const token = Jwt.token.generate({ sub: String(other.id), email: other.email, typ: 'access' }, { key: t.config.jwtSecret, algorithm: 'HS256' }, { ttlSec: 60 });
+        const run = await collab(home, ['whoami', '--json'], { env: { COLLAB_TOKEN: token, COLLAB_SERVER: url } });
         assert.equal(run.code, 0, run.stderr);
         assert.equal(JSON.parse(run.stdout).email, other.email);
 
