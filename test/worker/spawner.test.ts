@@ -85,10 +85,14 @@ describe('Spawner', { timeout: 30_000 }, () => {
     const dir = await createJobDir('main.sh', 'sleep 30');
     const invocation = buildInvocation('bwrap', bwrap, dir, getLanguage('bash'), getLanguage('bash').limits(30_000, 64), 64);
     const launched = spawner.launch({ invocation, stdin: '', identity: sandboxIdentity(), capBytes: 1024 });
-    const pid = await new Promise<number>((resolve, reject) => {
-      launched.once('spawn', resolve);
-      launched.once('error', reject);
-    });
+    // Up to 'ready' (the sandbox is set up): bwrap killed before it has armed --die-with-parent would leave the sleep running.
+    const [pid] = await Promise.all([
+      new Promise<number>((resolve, reject) => {
+        launched.once('spawn', resolve);
+        launched.once('error', reject);
+      }),
+      new Promise((resolve) => launched.once('ready', resolve)),
+    ]);
     return { launched, pid, dir };
   }
 
