@@ -28,11 +28,12 @@ export interface LaunchedProcess extends EventEmitter<LaunchEvents> {
   abandon(): void;
 }
 
-/** What to start, with what on stdin, as which user, and how many bytes of each stream to deliver. */
+/** What to start, with what on stdin, and as which user. */
 export interface LaunchRequest {
   invocation: Invocation;
   stdin: string;
   identity: { uid: number; gid: number } | undefined;
+  /** Bytes of each stream the supervisor keeps: a launcher need not deliver more (it reports what it dropped on close). */
   capBytes: number;
 }
 
@@ -63,19 +64,9 @@ export const spawnDirectly: Launcher = (request) => {
   for (const stream of streams) {
     stream.on('error', () => undefined);
   }
-  const sent = { stdout: 0, stderr: 0 };
-  const dropped = { stdout: 0, stderr: 0 };
-  const deliver = (stream: OutputStream) => (chunk: Buffer) => {
-    const room = Math.max(0, request.capBytes - sent[stream]);
-    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    sent[stream] += kept.length;
-    dropped[stream] += chunk.length - kept.length;
-    if (kept.length > 0) {
-      launched.emit('data', stream, kept);
-    }
-  };
-  child.stdout!.on('data', deliver('stdout'));
-  child.stderr!.on('data', deliver('stderr'));
+  // Every chunk goes on: the supervisor's CappedOutput keeps the first bytes and counts the rest.
+  child.stdout!.on('data', (chunk: Buffer) => launched.emit('data', 'stdout', chunk));
+  child.stderr!.on('data', (chunk: Buffer) => launched.emit('data', 'stderr', chunk));
   streams[3]!.once('data', () => launched.emit('ready'));
   child.stdin!.end(request.stdin);
   child.once('spawn', () => launched.emit('spawn', child.pid!));
@@ -85,7 +76,7 @@ export const spawnDirectly: Launcher = (request) => {
     }
   });
   child.once('exit', (code, signal) => launched.emit('exit', exitCodeOf(code, signal)));
-  child.once('close', () => launched.emit('close', dropped));
+  child.once('close', () => launched.emit('close', { stdout: 0, stderr: 0 }));
   launched.abandon = () => {
     launched.removeAllListeners();
     for (const stream of streams) {
