@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
 import { CliError } from './errors.js';
+import { withFileLock } from './file-lock.js';
 
 /** What `collab login` keeps for one server. */
 export interface SavedLogin {
@@ -83,6 +84,12 @@ export class ConfigStore {
         return true;
     }
 
+    /** Runs `work` while no other collab process of this user runs its own (`credentials.lock`). */
+    async locked<T>(work: () => Promise<T>): Promise<T> {
+        this.#makeDir();
+        return withFileLock(join(this.dir, 'credentials.lock'), work);
+    }
+
     #credentials(): Credentials {
         const credentials = this.#read<Credentials>('credentials.json');
         return { servers: { ...credentials?.servers } };
@@ -110,9 +117,13 @@ export class ConfigStore {
         }
     }
 
-    #write(name: string, value: unknown): void {
+    #makeDir(): void {
         mkdirSync(this.dir, { recursive: true, mode: 0o700 });
         chmodSync(this.dir, 0o700);
+    }
+
+    #write(name: string, value: unknown): void {
+        this.#makeDir();
         const file = join(this.dir, name);
         const temp = `${file}.${process.pid}.tmp`;
         writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });

@@ -1,4 +1,4 @@
-import { CollabClient, type WebSocketConstructor } from '@collab/sdk';
+import { CollabClient, type TokenPair, type WebSocketConstructor } from '@collab/sdk';
 
 import { ConfigStore } from './config.js';
 import { CliError, UsageError, type Situation } from './errors.js';
@@ -64,10 +64,27 @@ export class Context {
             baseUrl: this.server,
             token: envToken ?? saved!.access,
             refreshToken: saved?.refresh,
-            onTokens: (tokens) => this.store.saveTokens(this.server, tokens),
+            refresh: saved && ((held, send) => this.#refreshSaved(saved.user_id, held, send)),
             WebSocket: this.#WebSocket
         });
         return this.#client;
+    }
+
+    /**
+     * Refreshes the saved login, one collab process at a time: one that finds the tokens refreshed
+     * by another since it read them takes those, as presenting a rotated refresh token ends the session.
+     */
+    #refreshSaved(userId: number, held: string, send: (refresh: string) => Promise<TokenPair>): Promise<TokenPair> {
+        return this.store.locked(async () => {
+            const saved = this.store.login(this.server);
+            if (saved?.user_id === userId && saved.refresh !== held) {
+                return { access: saved.access, refresh: saved.refresh };
+            }
+
+            const tokens = await send(held);
+            this.store.saveTokens(this.server, tokens);
+            return tokens;
+        });
     }
 
     /** {@link client}, able to open WebSockets (`realtime`, live `jobs.wait`): loads the `ws` package first. */

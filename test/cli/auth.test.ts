@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as wait } from 'node:timers/promises';
@@ -64,6 +65,32 @@ describe('collab login, whoami, logout', () => {
         assert.notEqual(saved.access, before.access);
         assert.notEqual(saved.refresh, before.refresh);
         assert.equal(statSync(join(home, 'config/collab/credentials.json')).mode & 0o777, 0o600);
+    });
+
+    it('keeps the login when several collab processes refresh it at once', async () => {
+        // Presenting a rotated refresh token revokes the whole session, so only one process may refresh it.
+        const shared = mkdtempSync(join(tmpdir(), 'collab-cli-'));
+        try {
+            const login = await collab(shared, ['login', '--server', url, '--email', user.email, '--password-stdin'], { input: `${PASSWORD}\n` });
+            assert.equal(login.code, 0, login.stderr);
+            // A lock left by a collab killed while refreshing does not block the others.
+            const dead = spawnSync('true').pid;
+            writeFileSync(join(shared, 'config/collab/credentials.lock'), String(dead));
+            await wait(3100);
+            const runs = await Promise.all(Array.from({ length: 6 }, () => collab(shared, ['whoami', '--json'])));
+            for (const run of runs) {
+                assert.equal(run.code, 0, run.stderr);
+                assert.equal(JSON.parse(run.stdout).email, user.email);
+            }
+
+            await wait(3100);
+            const later = await collab(shared, ['whoami', '--json']);
+            assert.equal(later.code, 0, later.stderr);
+            assert.equal(readdirSync(join(shared, 'config/collab')).sort().join(), 'config.json,credentials.json');
+        }
+        finally {
+            rmSync(shared, { recursive: true, force: true });
+        }
     });
 
     it('says "Wrong email or password." in one line with exit code 1', async () => {

@@ -41,6 +41,35 @@ describe('refresh on 401', () => {
         assert.notEqual(seen[0]!.refresh, user.refresh);
     });
 
+    it('lets clients that share saved tokens refresh them once between them through the refresh option', async () => {
+        const user = await t.user();
+        await wait(3100);
+        const refreshes = { count: 0 };
+        const saved: { tokens: TokenPair; lock: Promise<unknown> } = { tokens: { access: user.access, refresh: user.refresh }, lock: Promise.resolve() };
+        const refresh = (held: string, send: (refresh: string) => Promise<TokenPair>): Promise<TokenPair> => {
+            const turn = saved.lock.then(async () => {
+                if (saved.tokens.refresh === held) {
+                    saved.tokens = await send(held);
+                }
+
+                return saved.tokens;
+            });
+            saved.lock = turn.catch(() => undefined);
+            return turn;
+        };
+        const clients = [1, 2, 3].map(() => new CollabClient({ baseUrl: t.server.info.uri, token: user.access, refreshToken: user.refresh, refresh, fetch: counted(refreshes) }));
+
+        const mes = await Promise.all(clients.map((client) => client.auth.me()));
+        assert.deepEqual(mes.map((me) => me.id), [user.id, user.id, user.id]);
+        assert.equal(refreshes.count, 1);
+        for (const client of clients) {
+            assert.deepEqual(client.tokens, saved.tokens);
+        }
+
+        // The session is alive: its refresh token was never presented twice.
+        assert.equal((await t.call('POST', '/api/auth/refresh/', { payload: { refresh: saved.tokens.refresh } })).statusCode, 200);
+    });
+
     it('fails with session_expired when the refresh token is dead too, without leaking either token', async () => {
         const user = await t.user();
         await t.call('POST', '/api/auth/logout/', { payload: { refresh: user.refresh } });

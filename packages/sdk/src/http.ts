@@ -14,6 +14,12 @@ export interface CollabClientOptions {
     refreshToken?: string;
     /** Called (and awaited) whenever the client gets new tokens: on login and on every refresh. */
     onTokens?: (tokens: TokenPair) => void | Promise<void>;
+    /**
+     * Wraps every refresh; by default the client calls `send(refreshToken)`. Presenting a rotated
+     * refresh token ends the whole session, so processes that share saved tokens refresh under a
+     * lock and return the tokens another process saved meanwhile instead of sending theirs.
+     */
+    refresh?: (refreshToken: string, send: (refreshToken: string) => Promise<TokenPair>) => Promise<TokenPair>;
     /** The `fetch` to use; the platform's by default. */
     fetch?: typeof globalThis.fetch;
     /** Retries of idempotent requests on 429, 5xx and network errors (default 2). */
@@ -61,6 +67,7 @@ export class Transport {
     readonly #fetch: typeof globalThis.fetch;
     readonly #maxRetries: number;
     readonly #onTokens?: (tokens: TokenPair) => void | Promise<void>;
+    readonly #refreshWith: NonNullable<CollabClientOptions['refresh']>;
     #access?: string;
     #refresh?: string;
     #refreshing?: Promise<void>;
@@ -71,6 +78,7 @@ export class Transport {
         this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
         this.#maxRetries = Math.max(0, options.maxRetries ?? 2);
         this.#onTokens = options.onTokens;
+        this.#refreshWith = options.refresh ?? ((refreshToken, send) => send(refreshToken));
         this.#access = options.token;
         this.#refresh = options.refreshToken;
     }
@@ -217,8 +225,8 @@ export class Transport {
 
     async #doRefresh(): Promise<void> {
         try {
-            const { data } = await this.request<TokenPair>({ route: 'auth.refresh', body: { refresh: this.#refresh } });
-            await this.setTokens(data, true);
+            const send = async (refresh: string) => (await this.request<TokenPair>({ route: 'auth.refresh', body: { refresh } })).data;
+            await this.setTokens(await this.#refreshWith(this.#refresh!, send), true);
         }
         catch (err) {
             if (err instanceof AuthenticationError) {
