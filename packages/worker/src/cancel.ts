@@ -9,22 +9,22 @@ import type { AbortReason } from './processor.js';
  * which ignores channels it does not know). Returns the function that stops.
  */
 export async function listenForCancels(
-  subscriber: Redis,
-  prefix: string,
-  running: ReadonlyMap<string, AbortController>,
+    subscriber: Redis,
+    prefix: string,
+    running: ReadonlyMap<string, AbortController>,
 ): Promise<() => Promise<void>> {
-  const channel = jobKeys(prefix).cancelChannel;
-  const onMessage = (from: string, jobId: string): void => {
-    if (from === channel) {
-      running.get(jobId)?.abort('cancel' satisfies AbortReason);
-    }
-  };
-  subscriber.on('message', onMessage);
-  await subscriber.subscribe(channel);
-  return async () => {
-    subscriber.off('message', onMessage);
-    if (subscriber.status === 'ready') {
-      await subscriber.unsubscribe(channel).catch(() => undefined);
-    }
-  };
+    const channel = jobKeys(prefix).cancelChannel;
+    const onMessage = (from: string, jobId: string): void => {
+        if (from === channel) {
+            running.get(jobId)?.abort('cancel' satisfies AbortReason);
+        }
+    };
+    subscriber.on('message', onMessage);
+    await subscriber.subscribe(channel);
+    return async () => {
+        subscriber.off('message', onMessage);
+        if (subscriber.status === 'ready') {
+            await subscriber.unsubscribe(channel).catch(() => undefined);
+        }
+    };
 }

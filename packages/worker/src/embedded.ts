@@ -14,12 +14,12 @@ const EMBEDDED_GRACE_MS = 5_000;
  * serves, and lists no language for jobs.
  */
 export async function startEmbeddedWorker(options: { config: Config; db: Knex; logger?: Logger }): Promise<{ close(): Promise<void> }> {
-  let handle: WorkerHandle;
-  try {
-    handle = await startWorker({ ...options, graceMs: workerEnv().graceMs ?? EMBEDDED_GRACE_MS });
-  } catch (error) {
-    options.logger?.error({ err: (error as Error).message }, 'the job worker did not start; jobs cannot run');
-    return { close: async () => undefined };
-  }
-  return { close: () => handle.close() };
+    let handle: WorkerHandle;
+    try {
+        handle = await startWorker({ ...options, graceMs: workerEnv().graceMs ?? EMBEDDED_GRACE_MS });
+    } catch (error) {
+        options.logger?.error({ err: (error as Error).message }, 'the job worker did not start; jobs cannot run');
+        return { close: async () => undefined };
+    }
+    return { close: () => handle.close() };
 }

@@ -10,36 +10,36 @@ export const LANGUAGES: readonly Language[] = ['python', 'javascript', 'bash'];
 
 /** Resource limits applied (by dash's `ulimit`, or `prlimit` without dash) to one run of a program. */
 export interface Rlimits {
-  /** RLIMIT_CPU, seconds of CPU time. */
-  cpuSeconds: number;
-  /** RLIMIT_NPROC: processes and threads of the sandbox uid. */
-  nproc: number;
-  /** RLIMIT_FSIZE: the largest file the program may write, in bytes. */
-  fileSizeBytes: number;
-  /** RLIMIT_NOFILE: open file descriptors. */
-  openFiles: number;
-  /** RLIMIT_AS: address space in bytes. */
-  addressSpaceBytes: number;
+    /** RLIMIT_CPU, seconds of CPU time. */
+    cpuSeconds: number;
+    /** RLIMIT_NPROC: processes and threads of the sandbox uid in its user namespace. */
+    nproc: number;
+    /** RLIMIT_FSIZE: the largest file the program may write, in bytes. */
+    fileSizeBytes: number;
+    /** RLIMIT_NOFILE: open file descriptors. */
+    openFiles: number;
+    /** RLIMIT_AS: address space in bytes. */
+    addressSpaceBytes: number;
 }
 
 /** How to run one language. */
 export interface LanguageSpec {
-  /** The language name as the API spells it. */
-  language: Language;
-  /** Absolute path of the interpreter (a real file, symlinks resolved where it matters). */
-  interpreter: string;
-  /** Name of the source file in the job directory. */
-  fileName: string;
-  /** Directories the interpreter needs that are not under `/usr`; bound read-only. */
-  extraReadOnlyPaths: readonly string[];
-  /** The command line that runs `fileName` from the working directory. */
-  command(memoryMb: number): string[];
-  /** Arguments that make the interpreter print its version. */
-  versionArgs: readonly string[];
-  /** Extracts the version from the output of `versionArgs`. */
-  parseVersion(output: string): string | undefined;
-  /** The rlimits for a run with this wall-clock timeout and memory budget. */
-  limits(timeoutMs: number, memoryMb: number): Rlimits;
+    /** The language name as the API spells it. */
+    language: Language;
+    /** Absolute path of the interpreter (a real file, symlinks resolved where it matters). */
+    interpreter: string;
+    /** Name of the source file in the job directory. */
+    fileName: string;
+    /** Directories the interpreter needs that are not under `/usr`; bound read-only. */
+    extraReadOnlyPaths: readonly string[];
+    /** The command line that runs `fileName` from the working directory. */
+    command(memoryMb: number): string[];
+    /** Arguments that make the interpreter print its version. */
+    versionArgs: readonly string[];
+    /** Extracts the version from the output of `versionArgs`. */
+    parseVersion(output: string): string | undefined;
+    /** The rlimits for a run with this wall-clock timeout and memory budget. */
+    limits(timeoutMs: number, memoryMb: number): Rlimits;
 }
 
 const MiB = 1024 * 1024;
@@ -53,117 +53,117 @@ const MiB = 1024 * 1024;
 const NODE_RESERVED_MB = 1536;
 
 function baseLimits(timeoutMs: number, memoryMb: number): Rlimits {
-  return {
-    cpuSeconds: Math.ceil(timeoutMs / 1000) + 1,
-    nproc: 64,
-    fileSizeBytes: 16 * MiB,
-    openFiles: 64,
-    addressSpaceBytes: memoryMb * MiB,
-  };
+    return {
+        cpuSeconds: Math.ceil(timeoutMs / 1000) + 1,
+        nproc: 64,
+        fileSizeBytes: 16 * MiB,
+        openFiles: 64,
+        addressSpaceBytes: memoryMb * MiB,
+    };
 }
 
 function firstExecutable(candidates: readonly string[]): string {
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next one
+    for (const candidate of candidates) {
+        try {
+            accessSync(candidate, constants.X_OK);
+            return candidate;
+        } catch {
+            // try the next one
+        }
     }
-  }
-  return candidates[0]!;
+    return candidates[0]!;
 }
 
 function nodeBinary(): { interpreter: string; extra: string[] } {
-  const interpreter = realpathSync(process.execPath);
-  if (interpreter.startsWith('/usr/')) {
-    return { interpreter, extra: [] };
-  }
-  // e.g. /opt/node/bin/node: bind the whole install prefix (bin/ and lib/).
-  return { interpreter, extra: [path.dirname(path.dirname(interpreter))] };
+    const interpreter = realpathSync(process.execPath);
+    if (interpreter.startsWith('/usr/')) {
+        return { interpreter, extra: [] };
+    }
+    // e.g. /opt/node/bin/node: bind the whole install prefix (bin/ and lib/).
+    return { interpreter, extra: [path.dirname(path.dirname(interpreter))] };
 }
 
 function buildTable(): Record<Language, LanguageSpec> {
-  const node = nodeBinary();
-  const bash = firstExecutable(['/usr/bin/bash', '/bin/bash']);
-  return {
-    python: {
-      language: 'python',
-      interpreter: '/usr/bin/python3',
-      fileName: 'main.py',
-      extraReadOnlyPaths: [],
-      command: () => ['/usr/bin/python3', '-u', 'main.py'],
-      versionArgs: ['--version'],
-      parseVersion: (out) => /Python (\S+)/.exec(out)?.[1],
-      limits: baseLimits,
-    },
-    javascript: {
-      language: 'javascript',
-      interpreter: node.interpreter,
-      fileName: 'main.js',
-      extraReadOnlyPaths: node.extra,
-      command: (memoryMb) => [
-        node.interpreter,
-        '--v8-pool-size=2',
-        `--max-old-space-size=${memoryMb}`,
-        'main.js',
-      ],
-      versionArgs: ['--version'],
-      parseVersion: (out) => /v?(\d+\.\d+\.\d+)/.exec(out)?.[1],
-      limits: (timeoutMs, memoryMb) => ({
-        ...baseLimits(timeoutMs, memoryMb),
-        // node's threads count against RLIMIT_NPROC
-        nproc: 128,
-        openFiles: 128,
-        addressSpaceBytes: (memoryMb + NODE_RESERVED_MB) * MiB,
-      }),
-    },
-    bash: {
-      language: 'bash',
-      interpreter: bash,
-      fileName: 'main.sh',
-      extraReadOnlyPaths: [],
-      command: () => [bash, 'main.sh'],
-      versionArgs: ['--version'],
-      parseVersion: (out) => /version (\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1],
-      limits: baseLimits,
-    },
-  };
+    const node = nodeBinary();
+    const bash = firstExecutable(['/usr/bin/bash', '/bin/bash']);
+    return {
+        python: {
+            language: 'python',
+            interpreter: '/usr/bin/python3',
+            fileName: 'main.py',
+            extraReadOnlyPaths: [],
+            command: () => ['/usr/bin/python3', '-u', 'main.py'],
+            versionArgs: ['--version'],
+            parseVersion: (out) => /Python (\S+)/.exec(out)?.[1],
+            limits: baseLimits,
+        },
+        javascript: {
+            language: 'javascript',
+            interpreter: node.interpreter,
+            fileName: 'main.js',
+            extraReadOnlyPaths: node.extra,
+            command: (memoryMb) => [
+                node.interpreter,
+                '--v8-pool-size=2',
+                `--max-old-space-size=${memoryMb}`,
+                'main.js',
+            ],
+            versionArgs: ['--version'],
+            parseVersion: (out) => /v?(\d+\.\d+\.\d+)/.exec(out)?.[1],
+            limits: (timeoutMs, memoryMb) => ({
+                ...baseLimits(timeoutMs, memoryMb),
+                // node's threads count against RLIMIT_NPROC
+                nproc: 128,
+                openFiles: 128,
+                addressSpaceBytes: (memoryMb + NODE_RESERVED_MB) * MiB,
+            }),
+        },
+        bash: {
+            language: 'bash',
+            interpreter: bash,
+            fileName: 'main.sh',
+            extraReadOnlyPaths: [],
+            command: () => [bash, 'main.sh'],
+            versionArgs: ['--version'],
+            parseVersion: (out) => /version (\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1],
+            limits: baseLimits,
+        },
+    };
 }
 
 let table: Record<Language, LanguageSpec> | undefined;
 
 /** Whether `value` names a language of the table. */
 export function isLanguage(value: string): value is Language {
-  return (LANGUAGES as readonly string[]).includes(value);
+    return (LANGUAGES as readonly string[]).includes(value);
 }
 
 /** The spec of one language; throws a RangeError for an unknown name. */
 export function getLanguage(language: string): LanguageSpec {
-  if (!isLanguage(language)) {
-    throw new RangeError(`unknown language "${language}" (known: ${LANGUAGES.join(', ')})`);
-  }
-  table ??= buildTable();
-  return table[language];
+    if (!isLanguage(language)) {
+        throw new RangeError(`unknown language "${language}" (known: ${LANGUAGES.join(', ')})`);
+    }
+    table ??= buildTable();
+    return table[language];
 }
 
 function versionOf(spec: LanguageSpec): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(
-      spec.interpreter,
-      [...spec.versionArgs],
-      { timeout: 5000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } },
-      (error, stdout, stderr) => {
-        resolve(error ? undefined : spec.parseVersion(`${stdout}\n${stderr}`));
-      },
-    );
-  });
+    return new Promise((resolve) => {
+        execFile(
+            spec.interpreter,
+            [...spec.versionArgs],
+            { timeout: 5000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } },
+            (error, stdout, stderr) => {
+                resolve(error ? undefined : spec.parseVersion(`${stdout}\n${stderr}`));
+            },
+        );
+    });
 }
 
 /** The languages whose interpreter answers its version command on this host. */
 export async function discoverLanguages(): Promise<Array<{ language: Language; version: string }>> {
-  const found = await Promise.all(
-    LANGUAGES.map(async (language) => ({ language, version: await versionOf(getLanguage(language)) })),
-  );
-  return found.filter((entry): entry is { language: Language; version: string } => entry.version !== undefined);
+    const found = await Promise.all(
+        LANGUAGES.map(async (language) => ({ language, version: await versionOf(getLanguage(language)) })),
+    );
+    return found.filter((entry): entry is { language: Language; version: string } => entry.version !== undefined);
 }

@@ -20,20 +20,20 @@ return 0`;
  * renewing loses it after `ttlMs`.
  */
 export class LeaderLock {
-  constructor(
-    private readonly redis: Redis,
-    private readonly key: string,
-    private readonly owner: string,
-    private readonly ttlMs: number,
-  ) {}
+    constructor(
+        private readonly redis: Redis,
+        private readonly key: string,
+        private readonly owner: string,
+        private readonly ttlMs: number,
+    ) {}
 
-  /** Whether this worker holds the lock now. */
-  async acquire(): Promise<boolean> {
-    return (await this.redis.eval(ACQUIRE, 1, this.key, this.owner, this.ttlMs)) === 1;
-  }
+    /** Whether this worker holds the lock now. */
+    async acquire(): Promise<boolean> {
+        return (await this.redis.eval(ACQUIRE, 1, this.key, this.owner, this.ttlMs)) === 1;
+    }
 
-  /** Gives the lock up if this worker holds it. */
-  async release(): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.key, this.owner);
-  }
+    /** Gives the lock up if this worker holds it. */
+    async release(): Promise<void> {
+        await this.redis.eval(RELEASE, 1, this.key, this.owner);
+    }
 }

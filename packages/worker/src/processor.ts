@@ -12,57 +12,57 @@ export type AbortReason = 'cancel' | 'shutdown';
 
 /** What the processor needs from its worker. */
 export interface ProcessorContext {
-  db: Knex;
-  mode: SandboxMode;
-  publisher: JobPublisher;
-  logger: Logger;
-  /** Runs in progress on this worker, by job id: cancel and shutdown abort them. */
-  running: Map<string, AbortController>;
+    db: Knex;
+    mode: SandboxMode;
+    publisher: JobPublisher;
+    logger: Logger;
+    /** Runs in progress on this worker, by job id: cancel and shutdown abort them. */
+    running: Map<string, AbortController>;
 }
 
 function resultRow(result: RunResult, timeoutMs: number): JobResultRow {
-  // A program that exited by itself keeps its own result, even if a cancel came too late.
-  const status =
-    result.outcome === 'timed_out'
-      ? 'timed_out'
-      : result.outcome === 'cancelled'
-        ? 'cancelled'
-        : result.exitCode === 0
-          ? 'succeeded'
-          : 'failed';
-  return {
-    status,
-    exit_code: result.exitCode,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    truncated: result.truncated,
-    duration_ms: result.durationMs,
-    error: status === 'timed_out' ? `killed after the ${timeoutMs} ms time limit` : null,
-  };
+    // A program that exited by itself keeps its own result, even if a cancel came too late.
+    const status =
+        result.outcome === 'timed_out'
+            ? 'timed_out'
+            : result.outcome === 'cancelled'
+                ? 'cancelled'
+                : result.exitCode === 0
+                    ? 'succeeded'
+                    : 'failed';
+    return {
+        status,
+        exit_code: result.exitCode,
+        stdout: result.stdout,
+        stderr: result.stderr,
+        truncated: result.truncated,
+        duration_ms: result.durationMs,
+        error: status === 'timed_out' ? `killed after the ${timeoutMs} ms time limit` : null,
+    };
 }
 
 async function run(ctx: ProcessorContext, job: ClaimedJob, signal: AbortSignal): Promise<RunResult> {
-  if (!isLanguage(job.language)) {
-    throw new UnrecoverableError(`unknown language "${job.language}"`);
-  }
-  const output = ctx.publisher.output(job.id);
-  try {
-    return await runProgram({
-      language: job.language,
-      code: job.code,
-      stdin: job.stdin ?? undefined,
-      timeoutMs: job.timeout_ms,
-      memoryMb: job.memory_mb,
-      mode: ctx.mode,
-      signal,
-      onOutput: (stream, chunk) => output.push(stream, chunk),
-    });
-  } catch (error) {
-    // An invalid spec never gets better; SandboxStartError and the rest are retried.
-    throw error instanceof RangeError ? new UnrecoverableError(error.message) : error;
-  } finally {
-    output.flush();
-  }
+    if (!isLanguage(job.language)) {
+        throw new UnrecoverableError(`unknown language "${job.language}"`);
+    }
+    const output = ctx.publisher.output(job.id);
+    try {
+        return await runProgram({
+            language: job.language,
+            code: job.code,
+            stdin: job.stdin ?? undefined,
+            timeoutMs: job.timeout_ms,
+            memoryMb: job.memory_mb,
+            mode: ctx.mode,
+            signal,
+            onOutput: (stream, chunk) => output.push(stream, chunk),
+        });
+    } catch (error) {
+        // An invalid spec never gets better; SandboxStartError and the rest are retried.
+        throw error instanceof RangeError ? new UnrecoverableError(error.message) : error;
+    } finally {
+        output.flush();
+    }
 }
 
 /**
@@ -71,43 +71,43 @@ async function run(ctx: ProcessorContext, job: ClaimedJob, signal: AbortSignal):
  * failure that BullMQ retries (sandbox did not start, database write failed).
  */
 export function createProcessor(ctx: ProcessorContext) {
-  return async (bullJob: BullJob<{ job_id: string }>, token?: string): Promise<string> => {
-    const id = bullJob.data.job_id;
-    const controller = new AbortController();
-    // Registered before the claim: a cancel published after the claim must find it.
-    ctx.running.set(id, controller);
-    try {
-      const job = await claimJob(ctx.db, id);
-      if (!job) {
-        return 'skipped';
-      }
-      if (job.status === 'cancelled') {
-        await ctx.publisher.status(job, 'cancelled');
-        return 'cancelled';
-      }
-      // Announced while the program starts: the update is on the wire before any output is, and
-      // done before anything announces the end.
-      const announced = ctx.publisher.status(job, 'running');
-      const result = await run(ctx, job, controller.signal).finally(() => announced);
-      const reason = controller.signal.reason as AbortReason | undefined;
-      if (reason === 'shutdown' && result.outcome === 'cancelled') {
-        if (await requeueJob(ctx.db, id, job.attempts)) {
-          await ctx.publisher.status(job, 'queued');
+    return async (bullJob: BullJob<{ job_id: string }>, token?: string): Promise<string> => {
+        const id = bullJob.data.job_id;
+        const controller = new AbortController();
+        // Registered before the claim: a cancel published after the claim must find it.
+        ctx.running.set(id, controller);
+        try {
+            const job = await claimJob(ctx.db, id);
+            if (!job) {
+                return 'skipped';
+            }
+            if (job.status === 'cancelled') {
+                await ctx.publisher.status(job, 'cancelled');
+                return 'cancelled';
+            }
+            // Announced while the program starts: the update is on the wire before any output is, and
+            // done before anything announces the end.
+            const announced = ctx.publisher.status(job, 'running');
+            const result = await run(ctx, job, controller.signal).finally(() => announced);
+            const reason = controller.signal.reason as AbortReason | undefined;
+            if (reason === 'shutdown' && result.outcome === 'cancelled') {
+                if (await requeueJob(ctx.db, id, job.attempts)) {
+                    await ctx.publisher.status(job, 'queued');
+                }
+                await bullJob.moveToWait(token);
+                throw new WaitingError();
+            }
+            const row = resultRow(result, job.timeout_ms);
+            if (await finishJob(ctx.db, id, job.attempts, row)) {
+                await ctx.publisher.status(job, row.status, row.exit_code, row.error);
+                return row.status;
+            }
+            ctx.logger.info({ job_id: id, attempt: job.attempts }, 'job was ended elsewhere; result discarded');
+            return 'superseded';
+        } finally {
+            if (ctx.running.get(id) === controller) {
+                ctx.running.delete(id);
+            }
         }
-        await bullJob.moveToWait(token);
-        throw new WaitingError();
-      }
-      const row = resultRow(result, job.timeout_ms);
-      if (await finishJob(ctx.db, id, job.attempts, row)) {
-        await ctx.publisher.status(job, row.status, row.exit_code, row.error);
-        return row.status;
-      }
-      ctx.logger.info({ job_id: id, attempt: job.attempts }, 'job was ended elsewhere; result discarded');
-      return 'superseded';
-    } finally {
-      if (ctx.running.get(id) === controller) {
-        ctx.running.delete(id);
-      }
-    }
-  };
+    };
 }

@@ -10,90 +10,90 @@ const BATCH_CHARS = 16 * 1024;
 
 /** Publishes a job's live updates: its update channel, and the workspace bus when it has a workspace. */
 export class JobPublisher {
-  readonly #redis: Redis;
-  readonly #bus: EventBus | undefined;
-  readonly #keys: ReturnType<typeof jobKeys>;
-  readonly #logger: Logger;
+    readonly #redis: Redis;
+    readonly #bus: EventBus | undefined;
+    readonly #keys: ReturnType<typeof jobKeys>;
+    readonly #logger: Logger;
 
-  constructor(options: { redis: Redis; bus?: EventBus; prefix: string; logger: Logger }) {
-    this.#redis = options.redis;
-    this.#bus = options.bus;
-    this.#keys = jobKeys(options.prefix);
-    this.#logger = options.logger;
-  }
-
-  /** Announces a status change. Never throws: live updates are best effort, the row is the truth. */
-  async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null): Promise<void> {
-    const update: JobUpdate = { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error };
-    const sends: Promise<unknown>[] = [this.#redis.publish(this.#keys.updates(job.id), JSON.stringify(update))];
-    const event = status === 'running' ? JOB_EVENTS.started : status === 'queued' ? undefined : JOB_EVENTS.finished;
-    if (this.#bus && job.workspace_id !== null && event) {
-      const payload = event === JOB_EVENTS.finished ? { job_id: job.id, status, exit_code: exitCode } : { job_id: job.id, status };
-      sends.push(this.#bus.publish(job.workspace_id, { event, payload, user: job.user_email, user_id: job.user_id }));
+    constructor(options: { redis: Redis; bus?: EventBus; prefix: string; logger: Logger }) {
+        this.#redis = options.redis;
+        this.#bus = options.bus;
+        this.#keys = jobKeys(options.prefix);
+        this.#logger = options.logger;
     }
 
-    const results = await Promise.allSettled(sends);
-    for (const result of results) {
-      if (result.status === 'rejected') {
-        this.#logger.warn({ err: String(result.reason), job_id: job.id }, 'cannot publish a job update');
-      }
-    }
-  }
+    /** Announces a status change. Never throws: live updates are best effort, the row is the truth. */
+    async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null): Promise<void> {
+        const update: JobUpdate = { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error };
+        const sends: Promise<unknown>[] = [this.#redis.publish(this.#keys.updates(job.id), JSON.stringify(update))];
+        const event = status === 'running' ? JOB_EVENTS.started : status === 'queued' ? undefined : JOB_EVENTS.finished;
+        if (this.#bus && job.workspace_id !== null && event) {
+            const payload = event === JOB_EVENTS.finished ? { job_id: job.id, status, exit_code: exitCode } : { job_id: job.id, status };
+            sends.push(this.#bus.publish(job.workspace_id, { event, payload, user: job.user_email, user_id: job.user_id }));
+        }
 
-  /** A batcher for one run's output; each flush goes to Redis in one write. */
-  output(jobId: string): OutputBatcher {
-    const channel = this.#keys.updates(jobId);
-    const message = (stream: OutputStream, data: string): string => JSON.stringify({ type: 'output', job_id: jobId, stream, data } satisfies JobUpdate);
-    return new OutputBatcher((chunks) => {
-      if (chunks.length === 1) {
-        this.#redis.publish(channel, message(chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);
-        return;
-      }
-      const pipeline = this.#redis.pipeline();
-      for (const { stream, data } of chunks) {
-        pipeline.publish(channel, message(stream, data));
-      }
-      pipeline.exec().catch(() => undefined);
-    });
-  }
+        const results = await Promise.allSettled(sends);
+        for (const result of results) {
+            if (result.status === 'rejected') {
+                this.#logger.warn({ err: String(result.reason), job_id: job.id }, 'cannot publish a job update');
+            }
+        }
+    }
+
+    /** A batcher for one run's output; each flush goes to Redis in one write. */
+    output(jobId: string): OutputBatcher {
+        const channel = this.#keys.updates(jobId);
+        const message = (stream: OutputStream, data: string): string => JSON.stringify({ type: 'output', job_id: jobId, stream, data } satisfies JobUpdate);
+        return new OutputBatcher((chunks) => {
+            if (chunks.length === 1) {
+                this.#redis.publish(channel, message(chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);
+                return;
+            }
+            const pipeline = this.#redis.pipeline();
+            for (const { stream, data } of chunks) {
+                pipeline.publish(channel, message(stream, data));
+            }
+            pipeline.exec().catch(() => undefined);
+        });
+    }
 }
 
 /** Collects output chunks and publishes them in order, a few at a time. */
 export class OutputBatcher {
-  readonly #send: (chunks: Array<{ stream: OutputStream; data: string }>) => void;
-  #pending: Array<{ stream: OutputStream; data: string }> = [];
-  #chars = 0;
-  #timer: NodeJS.Timeout | undefined;
+    readonly #send: (chunks: Array<{ stream: OutputStream; data: string }>) => void;
+    #pending: Array<{ stream: OutputStream; data: string }> = [];
+    #chars = 0;
+    #timer: NodeJS.Timeout | undefined;
 
-  constructor(send: (chunks: Array<{ stream: OutputStream; data: string }>) => void) {
-    this.#send = send;
-  }
+    constructor(send: (chunks: Array<{ stream: OutputStream; data: string }>) => void) {
+        this.#send = send;
+    }
 
-  /** Adds a chunk; consecutive chunks of one stream are merged. */
-  push(stream: OutputStream, data: string): void {
-    const last = this.#pending.at(-1);
-    if (last?.stream === stream) {
-      last.data += data;
-    } else {
-      this.#pending.push({ stream, data });
+    /** Adds a chunk; consecutive chunks of one stream are merged. */
+    push(stream: OutputStream, data: string): void {
+        const last = this.#pending.at(-1);
+        if (last?.stream === stream) {
+            last.data += data;
+        } else {
+            this.#pending.push({ stream, data });
+        }
+        this.#chars += data.length;
+        if (this.#chars >= BATCH_CHARS) {
+            this.flush();
+        } else {
+            this.#timer ??= setTimeout(() => this.flush(), BATCH_MS);
+        }
     }
-    this.#chars += data.length;
-    if (this.#chars >= BATCH_CHARS) {
-      this.flush();
-    } else {
-      this.#timer ??= setTimeout(() => this.flush(), BATCH_MS);
-    }
-  }
 
-  /** Publishes whatever waits. */
-  flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const pending = this.#pending;
-    this.#pending = [];
-    this.#chars = 0;
-    if (pending.length > 0) {
-      this.#send(pending);
+    /** Publishes whatever waits. */
+    flush(): void {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+        const pending = this.#pending;
+        this.#pending = [];
+        this.#chars = 0;
+        if (pending.length > 0) {
+            this.#send(pending);
+        }
     }
-  }
 }

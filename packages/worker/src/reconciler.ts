@@ -9,27 +9,27 @@ import { failJob } from './store.js';
 
 /** Options of {@link startReconciler}. */
 export interface ReconcilerOptions {
-  db: Knex;
-  redis: Redis;
-  queue: Queue;
-  prefix: string;
-  workerId: string;
-  publisher: JobPublisher;
-  logger: Logger;
-  /** Between two passes (default 10 s). */
-  intervalMs?: number;
-  /** A `queued` job this old without a BullMQ job is re-enqueued (default 5 s). */
-  queuedAgeMs?: number;
-  /** A `running` job this long past its deadline without a BullMQ job is retried or failed (default 30 s). */
-  runningGraceMs?: number;
+    db: Knex;
+    redis: Redis;
+    queue: Queue;
+    prefix: string;
+    workerId: string;
+    publisher: JobPublisher;
+    logger: Logger;
+    /** Between two passes (default 10 s). */
+    intervalMs?: number;
+    /** A `queued` job this old without a BullMQ job is re-enqueued (default 5 s). */
+    queuedAgeMs?: number;
+    /** A `running` job this long past its deadline without a BullMQ job is retried or failed (default 30 s). */
+    runningGraceMs?: number;
 }
 
 /** What one pass did. */
 export interface ReconcileReport {
-  leader: boolean;
-  enqueued: string[];
-  requeued: string[];
-  failed: string[];
+    leader: boolean;
+    enqueued: string[];
+    requeued: string[];
+    failed: string[];
 }
 
 // States in which BullMQ still owns the job (its stall detection included).
@@ -44,92 +44,92 @@ const BATCH = 500;
  * and a worker only runs a job whose row it can claim.
  */
 export function startReconciler(options: ReconcilerOptions): { stop(): Promise<void>; runOnce(): Promise<ReconcileReport> } {
-  const { db, queue, logger } = options;
-  const intervalMs = options.intervalMs ?? 10_000;
-  const lock = new LeaderLock(options.redis, jobKeys(options.prefix).reconcilerLock, options.workerId, Math.round(intervalMs * 2.5));
+    const { db, queue, logger } = options;
+    const intervalMs = options.intervalMs ?? 10_000;
+    const lock = new LeaderLock(options.redis, jobKeys(options.prefix).reconcilerLock, options.workerId, Math.round(intervalMs * 2.5));
 
-  async function enqueue(id: string): Promise<boolean> {
-    const state = await queue.getJobState(id);
-    if (LIVE_STATES.has(state)) {
-      return false;
-    }
-    if (state !== 'unknown') {
-      await queue.remove(id);
-    }
-    await queue.add('run', { job_id: id }, bullJobOptions(id));
-    return true;
-  }
-
-  async function orphansQueued(report: ReconcileReport): Promise<void> {
-    const rows: Array<{ id: string }> = await db('jobs')
-      .select('id')
-      .where('status', 'queued')
-      .whereRaw(`created_at < now() - ? * interval '1 millisecond'`, [options.queuedAgeMs ?? 5_000])
-      .orderBy('created_at')
-      .limit(BATCH);
-    for (const { id } of rows) {
-      if (await enqueue(id)) {
-        report.enqueued.push(id);
-      }
-    }
-  }
-
-  async function orphansRunning(report: ReconcileReport): Promise<void> {
-    const rows: Array<{ id: string; attempts: number }> = await db('jobs')
-      .select('id', 'attempts')
-      .where('status', 'running')
-      .whereRaw(`started_at < now() - (timeout_ms + ?) * interval '1 millisecond'`, [options.runningGraceMs ?? 30_000])
-      .orderBy('started_at')
-      .limit(BATCH);
-    for (const { id, attempts } of rows) {
-      if (LIVE_STATES.has(await queue.getJobState(id))) {
-        continue;
-      }
-      if (attempts < JOB_ATTEMPTS) {
-        const moved = await db('jobs').where({ id, status: 'running', attempts }).update({ status: 'queued', started_at: null }, ['id']);
-        if (moved.length === 1 && (await enqueue(id))) {
-          report.requeued.push(id);
+    async function enqueue(id: string): Promise<boolean> {
+        const state = await queue.getJobState(id);
+        if (LIVE_STATES.has(state)) {
+            return false;
         }
-        continue;
-      }
-      const owner = await failJob(db, id, `the worker running it was lost after ${attempts} attempts`);
-      if (owner) {
-        report.failed.push(id);
-        await options.publisher.status(owner, 'error', null, 'the worker running it was lost');
-      }
+        if (state !== 'unknown') {
+            await queue.remove(id);
+        }
+        await queue.add('run', { job_id: id }, bullJobOptions(id));
+        return true;
     }
-  }
 
-  async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { leader: false, enqueued: [], requeued: [], failed: [] };
-    report.leader = await lock.acquire();
-    if (report.leader) {
-      await orphansQueued(report);
-      await orphansRunning(report);
-      if (report.enqueued.length + report.requeued.length + report.failed.length > 0) {
-        logger.info(report, 'reconciler repaired jobs');
-      }
+    async function orphansQueued(report: ReconcileReport): Promise<void> {
+        const rows: Array<{ id: string }> = await db('jobs')
+            .select('id')
+            .where('status', 'queued')
+            .whereRaw(`created_at < now() - ? * interval '1 millisecond'`, [options.queuedAgeMs ?? 5_000])
+            .orderBy('created_at')
+            .limit(BATCH);
+        for (const { id } of rows) {
+            if (await enqueue(id)) {
+                report.enqueued.push(id);
+            }
+        }
     }
-    return report;
-  }
 
-  let current: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    // A pass stuck on a dead Redis or database must not pile up behind itself.
-    current ??= runOnce()
-      .catch((error: Error) => logger.warn({ err: error.message }, 'reconciler pass failed'))
-      .finally(() => {
-        current = undefined;
-      });
-  }, intervalMs);
-  timer.unref();
+    async function orphansRunning(report: ReconcileReport): Promise<void> {
+        const rows: Array<{ id: string; attempts: number }> = await db('jobs')
+            .select('id', 'attempts')
+            .where('status', 'running')
+            .whereRaw(`started_at < now() - (timeout_ms + ?) * interval '1 millisecond'`, [options.runningGraceMs ?? 30_000])
+            .orderBy('started_at')
+            .limit(BATCH);
+        for (const { id, attempts } of rows) {
+            if (LIVE_STATES.has(await queue.getJobState(id))) {
+                continue;
+            }
+            if (attempts < JOB_ATTEMPTS) {
+                const moved = await db('jobs').where({ id, status: 'running', attempts }).update({ status: 'queued', started_at: null }, ['id']);
+                if (moved.length === 1 && (await enqueue(id))) {
+                    report.requeued.push(id);
+                }
+                continue;
+            }
+            const owner = await failJob(db, id, `the worker running it was lost after ${attempts} attempts`);
+            if (owner) {
+                report.failed.push(id);
+                await options.publisher.status(owner, 'error', null, 'the worker running it was lost');
+            }
+        }
+    }
 
-  return {
-    runOnce,
-    stop: async () => {
-      clearInterval(timer);
-      await current;
-      await lock.release().catch(() => undefined);
-    },
-  };
+    async function runOnce(): Promise<ReconcileReport> {
+        const report: ReconcileReport = { leader: false, enqueued: [], requeued: [], failed: [] };
+        report.leader = await lock.acquire();
+        if (report.leader) {
+            await orphansQueued(report);
+            await orphansRunning(report);
+            if (report.enqueued.length + report.requeued.length + report.failed.length > 0) {
+                logger.info(report, 'reconciler repaired jobs');
+            }
+        }
+        return report;
+    }
+
+    let current: Promise<unknown> | undefined;
+    const timer = setInterval(() => {
+        // A pass stuck on a dead Redis or database must not pile up behind itself.
+        current ??= runOnce()
+            .catch((error: Error) => logger.warn({ err: error.message }, 'reconciler pass failed'))
+            .finally(() => {
+                current = undefined;
+            });
+    }, intervalMs);
+    timer.unref();
+
+    return {
+        runOnce,
+        stop: async () => {
+            clearInterval(timer);
+            await current;
+            await lock.release().catch(() => undefined);
+        },
+    };
 }

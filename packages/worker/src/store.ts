@@ -3,38 +3,38 @@ import type { Knex } from 'knex';
 
 /** A job as a worker runs it: the row after a successful claim, with the submitter's email. */
 export interface ClaimedJob {
-  id: string;
-  user_id: number;
-  user_email: string;
-  workspace_id: number | null;
-  language: string;
-  code: string;
-  stdin: string | null;
-  timeout_ms: number;
-  memory_mb: number;
-  status: JobStatus;
-  /** This run's attempt number: the final write is conditional on it. */
-  attempts: number;
+    id: string;
+    user_id: number;
+    user_email: string;
+    workspace_id: number | null;
+    language: string;
+    code: string;
+    stdin: string | null;
+    timeout_ms: number;
+    memory_mb: number;
+    status: JobStatus;
+    /** This run's attempt number: the final write is conditional on it. */
+    attempts: number;
 }
 
 /** The outcome a run writes. */
 export interface JobResultRow {
-  status: JobStatus;
-  exit_code: number | null;
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  duration_ms: number | null;
-  error: string | null;
+    status: JobStatus;
+    exit_code: number | null;
+    stdout: string;
+    stderr: string;
+    truncated: boolean;
+    duration_ms: number | null;
+    error: string | null;
 }
 
 /** Who and where a job belongs to, for publishing its updates. */
 export interface JobOwner {
-  id: string;
-  user_id: number;
-  user_email: string;
-  workspace_id: number | null;
-  attempts: number;
+    id: string;
+    user_id: number;
+    user_email: string;
+    workspace_id: number | null;
+    attempts: number;
 }
 
 /**
@@ -45,21 +45,21 @@ export interface JobOwner {
  * by another worker): the run must not happen.
  */
 export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undefined> {
-  const result = await db.raw<{ rows: ClaimedJob[] }>(
-    `WITH claimed AS (
-       UPDATE jobs SET
-         status = CASE WHEN cancel_requested_at IS NULL THEN 'running' ELSE 'cancelled' END,
-         attempts = CASE WHEN cancel_requested_at IS NULL THEN attempts + 1 ELSE attempts END,
-         started_at = CASE WHEN cancel_requested_at IS NULL THEN now() ELSE started_at END,
-         finished_at = CASE WHEN cancel_requested_at IS NULL THEN NULL ELSE now() END,
-         error = NULL
-       WHERE id = ? AND status IN ('queued', 'running')
-       RETURNING id, user_id, workspace_id, language, code, stdin, timeout_ms, memory_mb, status, attempts
-     )
-     SELECT claimed.*, users.email AS user_email FROM claimed JOIN users ON users.id = claimed.user_id`,
-    [id],
-  );
-  return result.rows[0];
+    const result = await db.raw<{ rows: ClaimedJob[] }>(
+        `WITH claimed AS (
+           UPDATE jobs SET
+             status = CASE WHEN cancel_requested_at IS NULL THEN 'running' ELSE 'cancelled' END,
+             attempts = CASE WHEN cancel_requested_at IS NULL THEN attempts + 1 ELSE attempts END,
+             started_at = CASE WHEN cancel_requested_at IS NULL THEN now() ELSE started_at END,
+             finished_at = CASE WHEN cancel_requested_at IS NULL THEN NULL ELSE now() END,
+             error = NULL
+           WHERE id = ? AND status IN ('queued', 'running')
+           RETURNING id, user_id, workspace_id, language, code, stdin, timeout_ms, memory_mb, status, attempts
+         )
+         SELECT claimed.*, users.email AS user_email FROM claimed JOIN users ON users.id = claimed.user_id`,
+        [id],
+    );
+    return result.rows[0];
 }
 
 /**
@@ -68,30 +68,30 @@ export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undef
  * ran the same job, at most one write lands. Returns whether it did.
  */
 export async function finishJob(db: Knex, id: string, attempt: number, result: JobResultRow): Promise<boolean> {
-  const rows = await db('jobs')
-    .where({ id, status: 'running', attempts: attempt })
-    .update({ ...result, finished_at: db.fn.now() }, ['id']);
-  return rows.length === 1;
+    const rows = await db('jobs')
+        .where({ id, status: 'running', attempts: attempt })
+        .update({ ...result, finished_at: db.fn.now() }, ['id']);
+    return rows.length === 1;
 }
 
 /** Puts a job this run could not finish back to `queued` (graceful shutdown). Returns whether it did. */
 export async function requeueJob(db: Knex, id: string, attempt: number): Promise<boolean> {
-  const rows = await db('jobs')
-    .where({ id, status: 'running', attempts: attempt })
-    .update({ status: 'queued', started_at: null }, ['id']);
-  return rows.length === 1;
+    const rows = await db('jobs')
+        .where({ id, status: 'running', attempts: attempt })
+        .update({ status: 'queued', started_at: null }, ['id']);
+    return rows.length === 1;
 }
 
 /** Ends a job the system gave up on with `error`, unless it already ended. */
 export async function failJob(db: Knex, id: string, message: string): Promise<JobOwner | undefined> {
-  const result = await db.raw<{ rows: JobOwner[] }>(
-    `WITH failed AS (
-       UPDATE jobs SET status = 'error', error = ?, finished_at = now()
-       WHERE id = ? AND status IN ('queued', 'running')
-       RETURNING id, user_id, workspace_id, attempts
-     )
-     SELECT failed.*, users.email AS user_email FROM failed JOIN users ON users.id = failed.user_id`,
-    [message.slice(0, 1000), id],
-  );
-  return result.rows[0];
+    const result = await db.raw<{ rows: JobOwner[] }>(
+        `WITH failed AS (
+           UPDATE jobs SET status = 'error', error = ?, finished_at = now()
+           WHERE id = ? AND status IN ('queued', 'running')
+           RETURNING id, user_id, workspace_id, attempts
+         )
+         SELECT failed.*, users.email AS user_email FROM failed JOIN users ON users.id = failed.user_id`,
+        [message.slice(0, 1000), id],
+    );
+    return result.rows[0];
 }

@@ -31,10 +31,10 @@ const READY_SCRIPT = 'unset PWD OLDPWD && printf . >&3 && exec 3>&- && exec "$@"
 
 /** A command line for `spawn`, with the environment the spawned process gets. */
 export interface Invocation {
-  file: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd: string;
+    file: string;
+    args: string[];
+    env: Record<string, string>;
+    cwd: string;
 }
 
 /** How the limits are applied: dash's `ulimit` builtin, or a `prlimit` exec. */
@@ -43,42 +43,42 @@ export type LimitsMethod = 'ulimit' | 'prlimit';
 let limitsMethod: LimitsMethod | undefined;
 
 function defaultLimitsMethod(): LimitsMethod {
-  if (limitsMethod === undefined) {
-    try {
-      accessSync(DASH, constants.X_OK);
-      limitsMethod = 'ulimit';
-    } catch {
-      limitsMethod = 'prlimit';
+    if (limitsMethod === undefined) {
+        try {
+            accessSync(DASH, constants.X_OK);
+            limitsMethod = 'ulimit';
+        } catch {
+            limitsMethod = 'prlimit';
+        }
     }
-  }
-  return limitsMethod;
+    return limitsMethod;
 }
 
 // dash units: -f and -c in 512-byte blocks, -v in KiB; -p is RLIMIT_NPROC.
 function ulimitScript(limits: Rlimits): string {
-  const set = [
-    `-t ${limits.cpuSeconds}`,
-    `-p ${limits.nproc}`,
-    `-f ${Math.floor(limits.fileSizeBytes / 512)}`,
-    `-n ${limits.openFiles}`,
-    `-v ${Math.floor(limits.addressSpaceBytes / 1024)}`,
-    // no core files: they would fill the job directory or reach the host's core handler
-    '-c 0',
-  ];
-  return [...set.map((flags) => `ulimit ${flags}`), READY_SCRIPT].join(' && ');
+    const set = [
+        `-t ${limits.cpuSeconds}`,
+        `-p ${limits.nproc}`,
+        `-f ${Math.floor(limits.fileSizeBytes / 512)}`,
+        `-n ${limits.openFiles}`,
+        `-v ${Math.floor(limits.addressSpaceBytes / 1024)}`,
+        // no core files: they would fill the job directory or reach the host's core handler
+        '-c 0',
+    ];
+    return [...set.map((flags) => `ulimit ${flags}`), READY_SCRIPT].join(' && ');
 }
 
 function prlimitArgs(limits: Rlimits): string[] {
-  return [
-    '/usr/bin/prlimit',
-    `--cpu=${limits.cpuSeconds}`,
-    `--nproc=${limits.nproc}`,
-    `--fsize=${limits.fileSizeBytes}`,
-    `--nofile=${limits.openFiles}`,
-    `--as=${limits.addressSpaceBytes}`,
-    '--core=0', // no core files, as in ulimitScript
-    '--',
-  ];
+    return [
+        '/usr/bin/prlimit',
+        `--cpu=${limits.cpuSeconds}`,
+        `--nproc=${limits.nproc}`,
+        `--fsize=${limits.fileSizeBytes}`,
+        `--nofile=${limits.openFiles}`,
+        `--as=${limits.addressSpaceBytes}`,
+        '--core=0', // no core files, as in ulimitScript
+        '--',
+    ];
 }
 
 /**
@@ -88,42 +88,42 @@ function prlimitArgs(limits: Rlimits): string[] {
  * unwritten, which the worker reports as a sandbox start failure.
  */
 export function limitsWrapper(limits: Rlimits, method: LimitsMethod = defaultLimitsMethod()): string[] {
-  if (method === 'ulimit') {
-    return [DASH, '-c', ulimitScript(limits), 'sh'];
-  }
-  return [...prlimitArgs(limits), '/bin/sh', '-c', READY_SCRIPT, 'sh'];
+    if (method === 'ulimit') {
+        return [DASH, '-c', ulimitScript(limits), 'sh'];
+    }
+    return [...prlimitArgs(limits), '/bin/sh', '-c', READY_SCRIPT, 'sh'];
 }
 
 function bwrapArgs(jobDir: string, spec: LanguageSpec): string[] {
-  const args = [
-    '--unshare-all',
-    '--die-with-parent',
-    '--new-session',
-    '--clearenv',
-    '--setenv', 'PATH', PATH,
-    '--setenv', 'HOME', SANDBOX_WORKDIR,
-    '--setenv', 'LANG', LANG,
-    '--ro-bind', '/usr', '/usr',
-    '--symlink', 'usr/lib', '/lib',
-    '--symlink', 'usr/lib64', '/lib64',
-    '--symlink', 'usr/bin', '/bin',
-    '--symlink', 'usr/sbin', '/sbin',
-  ];
-  for (const extra of spec.extraReadOnlyPaths) {
-    args.push('--ro-bind', extra, extra);
-  }
-  args.push(
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--size', String(TMP_SIZE_BYTES), '--tmpfs', '/tmp',
-    '--bind', jobDir, SANDBOX_WORKDIR,
-    // bwrap's root and /dev are unbounded tmpfs: make them read-only once populated.
-    '--remount-ro', '/dev',
-    '--remount-ro', '/',
-    '--chdir', SANDBOX_WORKDIR,
-    '--',
-  );
-  return args;
+    const args = [
+        '--unshare-all',
+        '--die-with-parent',
+        '--new-session',
+        '--clearenv',
+        '--setenv', 'PATH', PATH,
+        '--setenv', 'HOME', SANDBOX_WORKDIR,
+        '--setenv', 'LANG', LANG,
+        '--ro-bind', '/usr', '/usr',
+        '--symlink', 'usr/lib', '/lib',
+        '--symlink', 'usr/lib64', '/lib64',
+        '--symlink', 'usr/bin', '/bin',
+        '--symlink', 'usr/sbin', '/sbin',
+    ];
+    for (const extra of spec.extraReadOnlyPaths) {
+        args.push('--ro-bind', extra, extra);
+    }
+    args.push(
+        '--proc', '/proc',
+        '--dev', '/dev',
+        '--size', String(TMP_SIZE_BYTES), '--tmpfs', '/tmp',
+        '--bind', jobDir, SANDBOX_WORKDIR,
+        // bwrap's root and /dev are unbounded tmpfs: make them read-only once populated.
+        '--remount-ro', '/dev',
+        '--remount-ro', '/',
+        '--chdir', SANDBOX_WORKDIR,
+        '--',
+    );
+    return args;
 }
 
 let bwrapFound: { searched: string; at: string } | undefined;
@@ -134,21 +134,21 @@ let bwrapFound: { searched: string; at: string } | undefined;
  * spawn, which is a sandbox start failure as well.
  */
 export function findBwrap(): string | undefined {
-  const searched = process.env.PATH ?? '/usr/bin:/bin';
-  if (bwrapFound?.searched === searched) {
-    return bwrapFound.at;
-  }
-  for (const dir of [...searched.split(path.delimiter), '/usr/bin', '/bin']) {
-    const candidate = path.join(dir, 'bwrap');
-    try {
-      accessSync(candidate, constants.X_OK);
-      bwrapFound = { searched, at: candidate };
-      return candidate;
-    } catch {
-      // not here
+    const searched = process.env.PATH ?? '/usr/bin:/bin';
+    if (bwrapFound?.searched === searched) {
+        return bwrapFound.at;
     }
-  }
-  return undefined;
+    for (const dir of [...searched.split(path.delimiter), '/usr/bin', '/bin']) {
+        const candidate = path.join(dir, 'bwrap');
+        try {
+            accessSync(candidate, constants.X_OK);
+            bwrapFound = { searched, at: candidate };
+            return candidate;
+        } catch {
+            // not here
+        }
+    }
+    return undefined;
 }
 
 /**
@@ -157,23 +157,23 @@ export function findBwrap(): string | undefined {
  * interpreter.
  */
 export function buildInvocation(
-  mode: SandboxMode,
-  bwrap: string,
-  jobDir: string,
-  spec: LanguageSpec,
-  limits: Rlimits,
-  memoryMb: number,
+    mode: SandboxMode,
+    bwrap: string,
+    jobDir: string,
+    spec: LanguageSpec,
+    limits: Rlimits,
+    memoryMb: number,
 ): Invocation {
-  const inner = [...limitsWrapper(limits), ...spec.command(memoryMb)];
-  if (mode === 'bwrap') {
-    // bwrap starts with an empty environment: its pid-1 helper keeps the
-    // environment it was given, readable by the program at /proc/1/environ.
-    return { file: bwrap, args: [...bwrapArgs(jobDir, spec), ...inner], env: {}, cwd: '/' };
-  }
-  return {
-    file: inner[0]!,
-    args: inner.slice(1),
-    env: { PATH, HOME: jobDir, LANG },
-    cwd: jobDir,
-  };
+    const inner = [...limitsWrapper(limits), ...spec.command(memoryMb)];
+    if (mode === 'bwrap') {
+        // bwrap starts with an empty environment: its pid-1 helper keeps the
+        // environment it was given, readable by the program at /proc/1/environ.
+        return { file: bwrap, args: [...bwrapArgs(jobDir, spec), ...inner], env: {}, cwd: '/' };
+    }
+    return {
+        file: inner[0]!,
+        args: inner.slice(1),
+        env: { PATH, HOME: jobDir, LANG },
+        cwd: jobDir,
+    };
 }

@@ -4,10 +4,10 @@
  * unlike a program's own failure, which is a {@link RunResult}.
  */
 export class SandboxStartError extends Error {
-  override readonly name = 'SandboxStartError';
+    override readonly name = 'SandboxStartError';
 
-  /** @param message what failed; @param options.cause the underlying error */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+    /** @param message what failed; @param options.cause the underlying error */
+    constructor(message: string, options?: { cause?: unknown }) {
+        super(message, options);
+    }
 }

@@ -14,8 +14,11 @@
  * `LANG`; and rlimits on CPU, processes, file size, open files, address space
  * and core files. The wall clock kills the whole process tree.
  *
- * Known limits: RLIMIT_NPROC counts every process of uid 65534 on the host, so
- * concurrent runs share it; the job directory lives on the host's temp
+ * RLIMIT_NPROC counts per user namespace (Linux ≥ 5.14), so each sandbox has
+ * its own and a fork bomb does not starve the jobs beside it; older kernels
+ * count every process of uid 65534, shared by concurrent runs.
+ *
+ * Known limits: the job directory lives on the host's temp
  * filesystem, so only RLIMIT_FSIZE (per file) and the timeout bound what a
  * program writes there; tmpfs pages are RAM outside RLIMIT_AS.
  *

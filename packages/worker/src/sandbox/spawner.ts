@@ -11,12 +11,12 @@ import { SPAWNER_SCRIPT } from './spawner-script.js';
 export const SPAWNER_PYTHON = '/usr/bin/python3';
 
 type Message =
-  | { id: number; pid: number }
-  | { id: number; error: string }
-  | { id: number; fd: 1 | 2; data: string }
-  | { id: number; ready: true }
-  | { id: number; exit: number }
-  | { id: number; closed: true; dropped: [number, number] };
+    | { id: number; pid: number }
+    | { id: number; error: string }
+    | { id: number; fd: 1 | 2; data: string }
+    | { id: number; ready: true }
+    | { id: number; exit: number }
+    | { id: number; closed: true; dropped: [number, number] };
 
 /**
  * The worker's side of the spawner process (see SPAWNER_SCRIPT): one
@@ -26,123 +26,123 @@ type Message =
  * SandboxStartError and the next launch starts a new one.
  */
 export class Spawner {
-  readonly #child: ChildProcess;
-  readonly #running = new Map<number, LaunchedProcess>();
-  #nextId = 1;
-  #pending = '';
-  #dead: Error | undefined;
+    readonly #child: ChildProcess;
+    readonly #running = new Map<number, LaunchedProcess>();
+    #nextId = 1;
+    #pending = '';
+    #dead: Error | undefined;
 
-  constructor(identity: { uid: number; gid: number } | undefined) {
-    this.#child = spawn(SPAWNER_PYTHON, ['-I', '-S', '-c', SPAWNER_SCRIPT], {
-      cwd: '/',
-      env: {},
-      stdio: ['pipe', 'pipe', 'inherit'],
-      ...identity,
-    });
-    this.#child.stdout!.setEncoding('utf8');
-    this.#child.stdout!.on('data', (text: string) => this.#onData(text));
-    this.#child.stdin!.on('error', () => undefined);
-    this.#child.once('error', (error) => this.#fail(error));
-    this.#child.once('exit', (code, signal) => this.#fail(new Error(`the spawner exited (${signal ?? code})`)));
-    this.#hold(false);
-  }
+    constructor(identity: { uid: number; gid: number } | undefined) {
+        this.#child = spawn(SPAWNER_PYTHON, ['-I', '-S', '-c', SPAWNER_SCRIPT], {
+            cwd: '/',
+            env: {},
+            stdio: ['pipe', 'pipe', 'inherit'],
+            ...identity,
+        });
+        this.#child.stdout!.setEncoding('utf8');
+        this.#child.stdout!.on('data', (text: string) => this.#onData(text));
+        this.#child.stdin!.on('error', () => undefined);
+        this.#child.once('error', (error) => this.#fail(error));
+        this.#child.once('exit', (code, signal) => this.#fail(new Error(`the spawner exited (${signal ?? code})`)));
+        this.#hold(false);
+    }
 
-  /** Whether it can take launches (it has not exited). */
-  get alive(): boolean {
-    return this.#dead === undefined;
-  }
+    /** Whether it can take launches (it has not exited). */
+    get alive(): boolean {
+        return this.#dead === undefined;
+    }
 
-  /** Starts one process; see {@link Launcher}. */
-  readonly launch: Launcher = (request: LaunchRequest) => {
-    const id = this.#nextId++;
-    const launched = new EventEmitter<LaunchEvents>() as LaunchedProcess;
-    launched.abandon = () => {
-      launched.removeAllListeners();
-      this.#forget(id);
-      this.#send({ id, drop: true });
+    /** Starts one process; see {@link Launcher}. */
+    readonly launch: Launcher = (request: LaunchRequest) => {
+        const id = this.#nextId++;
+        const launched = new EventEmitter<LaunchEvents>() as LaunchedProcess;
+        launched.abandon = () => {
+            launched.removeAllListeners();
+            this.#forget(id);
+            this.#send({ id, drop: true });
+        };
+        if (this.#dead) {
+            const dead = this.#dead;
+            process.nextTick(() => launched.emit('error', new SandboxStartError('the spawner is not running', { cause: dead })));
+            return launched;
+        }
+        this.#running.set(id, launched);
+        this.#hold(true);
+        const { invocation } = request;
+        this.#send({ id, file: invocation.file, args: invocation.args, env: invocation.env, cwd: invocation.cwd, stdin: request.stdin, cap: request.capBytes });
+        return launched;
     };
-    if (this.#dead) {
-      const dead = this.#dead;
-      process.nextTick(() => launched.emit('error', new SandboxStartError('the spawner is not running', { cause: dead })));
-      return launched;
-    }
-    this.#running.set(id, launched);
-    this.#hold(true);
-    const { invocation } = request;
-    this.#send({ id, file: invocation.file, args: invocation.args, env: invocation.env, cwd: invocation.cwd, stdin: request.stdin, cap: request.capBytes });
-    return launched;
-  };
 
-  #send(message: object): void {
-    if (!this.#dead) {
-      this.#child.stdin!.write(`${JSON.stringify(message)}\n`);
+    #send(message: object): void {
+        if (!this.#dead) {
+            this.#child.stdin!.write(`${JSON.stringify(message)}\n`);
+        }
     }
-  }
 
-  #onData(text: string): void {
-    const lines = (this.#pending + text).split('\n');
-    this.#pending = lines.pop()!;
-    for (const line of lines) {
-      let message: Message;
-      try {
-        message = JSON.parse(line) as Message;
-      } catch {
-        this.#fail(new Error(`the spawner said something unexpected: ${line.slice(0, 200)}`));
-        this.#child.kill('SIGKILL');
-        return;
-      }
-      this.#dispatch(message);
+    #onData(text: string): void {
+        const lines = (this.#pending + text).split('\n');
+        this.#pending = lines.pop()!;
+        for (const line of lines) {
+            let message: Message;
+            try {
+                message = JSON.parse(line) as Message;
+            } catch {
+                this.#fail(new Error(`the spawner said something unexpected: ${line.slice(0, 200)}`));
+                this.#child.kill('SIGKILL');
+                return;
+            }
+            this.#dispatch(message);
+        }
     }
-  }
 
-  #dispatch(message: Message): void {
-    const launched = this.#running.get(message.id);
-    if (!launched) {
-      return;
+    #dispatch(message: Message): void {
+        const launched = this.#running.get(message.id);
+        if (!launched) {
+            return;
+        }
+        if ('pid' in message) {
+            launched.emit('spawn', message.pid);
+        } else if ('error' in message) {
+            this.#forget(message.id);
+            launched.emit('error', new SandboxStartError(message.error));
+        } else if ('data' in message) {
+            launched.emit('data', message.fd === 1 ? 'stdout' : 'stderr', Buffer.from(message.data, 'base64'));
+        } else if ('ready' in message) {
+            launched.emit('ready');
+        } else if ('exit' in message) {
+            launched.emit('exit', message.exit);
+        } else if ('closed' in message) {
+            this.#forget(message.id);
+            launched.emit('close', { stdout: message.dropped[0], stderr: message.dropped[1] });
+        }
     }
-    if ('pid' in message) {
-      launched.emit('spawn', message.pid);
-    } else if ('error' in message) {
-      this.#forget(message.id);
-      launched.emit('error', new SandboxStartError(message.error));
-    } else if ('data' in message) {
-      launched.emit('data', message.fd === 1 ? 'stdout' : 'stderr', Buffer.from(message.data, 'base64'));
-    } else if ('ready' in message) {
-      launched.emit('ready');
-    } else if ('exit' in message) {
-      launched.emit('exit', message.exit);
-    } else if ('closed' in message) {
-      this.#forget(message.id);
-      launched.emit('close', { stdout: message.dropped[0], stderr: message.dropped[1] });
-    }
-  }
 
-  #forget(id: number): void {
-    if (this.#running.delete(id) && this.#running.size === 0) {
-      this.#hold(false);
+    #forget(id: number): void {
+        if (this.#running.delete(id) && this.#running.size === 0) {
+            this.#hold(false);
+        }
     }
-  }
 
-  /** Keeps the process alive for the spawner only while something runs. */
-  #hold(on: boolean): void {
-    for (const handle of [this.#child, this.#child.stdin as Socket, this.#child.stdout as Socket]) {
-      if (on) handle.ref();
-      else handle.unref();
+    /** Keeps the process alive for the spawner only while something runs. */
+    #hold(on: boolean): void {
+        for (const handle of [this.#child, this.#child.stdin as Socket, this.#child.stdout as Socket]) {
+            if (on) handle.ref();
+            else handle.unref();
+        }
     }
-  }
 
-  #fail(cause: Error): void {
-    if (this.#dead) {
-      return;
+    #fail(cause: Error): void {
+        if (this.#dead) {
+            return;
+        }
+        this.#dead = cause;
+        const running = [...this.#running.values()];
+        this.#running.clear();
+        this.#hold(false);
+        for (const launched of running) {
+            launched.emit('error', new SandboxStartError('the spawner stopped during the run', { cause }));
+        }
     }
-    this.#dead = cause;
-    const running = [...this.#running.values()];
-    this.#running.clear();
-    this.#hold(false);
-    for (const launched of running) {
-      launched.emit('error', new SandboxStartError('the spawner stopped during the run', { cause }));
-    }
-  }
 }
 
 let spawner: Spawner | undefined;
@@ -154,19 +154,19 @@ let usable: boolean | undefined;
  * within a process), else node's own spawn.
  */
 export function defaultLauncher(identity: { uid: number; gid: number } | undefined): Launcher | undefined {
-  if (usable === undefined) {
-    try {
-      accessSync(SPAWNER_PYTHON, constants.X_OK);
-      usable = true;
-    } catch {
-      usable = false;
+    if (usable === undefined) {
+        try {
+            accessSync(SPAWNER_PYTHON, constants.X_OK);
+            usable = true;
+        } catch {
+            usable = false;
+        }
     }
-  }
-  if (!usable) {
-    return undefined;
-  }
-  if (!spawner?.alive) {
-    spawner = new Spawner(identity);
-  }
-  return spawner.launch;
+    if (!usable) {
+        return undefined;
+    }
+    if (!spawner?.alive) {
+        spawner = new Spawner(identity);
+    }
+    return spawner.launch;
 }

@@ -13,24 +13,24 @@ import { JOB_DIR_PREFIX, jobDirCreator, removeJobDir, SANDBOX_ID } from './job-d
 export const UNTRACKED_STALE_MS = 10 * 60_000;
 
 function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        // EPERM: it exists, as another user
+        return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
 }
 
 /** Whether the directory `name`, last changed at `mtimeMs`, belongs to no live run. */
 export function isStale(name: string, mtimeMs: number, now: number = Date.now()): boolean {
-  const tag = /^(\w+)\.(\d+)-/.exec(name.slice(JOB_DIR_PREFIX.length));
-  const [namespace] = jobDirCreator().split('.');
-  if (tag && tag[1] === namespace) {
-    const pid = Number(tag[2]);
-    return pid !== process.pid && !isAlive(pid);
-  }
-  return now - mtimeMs > UNTRACKED_STALE_MS;
+    const tag = /^(\w+)\.(\d+)-/.exec(name.slice(JOB_DIR_PREFIX.length));
+    const [namespace] = jobDirCreator().split('.');
+    if (tag && tag[1] === namespace) {
+        const pid = Number(tag[2]);
+        return pid !== process.pid && !isAlive(pid);
+    }
+    return now - mtimeMs > UNTRACKED_STALE_MS;
 }
 
 /**
@@ -40,21 +40,21 @@ export function isStale(name: string, mtimeMs: number, now: number = Date.now())
  * the paths removed.
  */
 export async function sweepStaleJobDirs(dir: string = os.tmpdir()): Promise<string[]> {
-  const owners = new Set([process.getuid?.(), process.getuid?.() === 0 ? SANDBOX_ID : undefined]);
-  const removed: string[] = [];
-  for (const name of await readdir(dir)) {
-    if (!name.startsWith(JOB_DIR_PREFIX)) {
-      continue;
+    const owners = new Set([process.getuid?.(), process.getuid?.() === 0 ? SANDBOX_ID : undefined]);
+    const removed: string[] = [];
+    for (const name of await readdir(dir)) {
+        if (!name.startsWith(JOB_DIR_PREFIX)) {
+            continue;
+        }
+        const full = path.join(dir, name);
+        const stats = await lstat(full).catch(() => undefined);
+        if (!stats?.isDirectory() || !owners.has(stats.uid) || !isStale(name, stats.mtimeMs)) {
+            continue;
+        }
+        await removeJobDir(full).then(
+            () => removed.push(full),
+            () => undefined,
+        );
     }
-    const full = path.join(dir, name);
-    const stats = await lstat(full).catch(() => undefined);
-    if (!stats?.isDirectory() || !owners.has(stats.uid) || !isStale(name, stats.mtimeMs)) {
-      continue;
-    }
-    await removeJobDir(full).then(
-      () => removed.push(full),
-      () => undefined,
-    );
-  }
-  return removed;
+    return removed;
 }

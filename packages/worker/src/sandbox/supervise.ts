@@ -11,145 +11,145 @@ const CLOSE_GRACE_MS = 2000;
 
 /** What {@link supervise} needs besides the command line. */
 export interface SuperviseOptions {
-  stdin: string | undefined;
-  timeoutMs: number;
-  signal: AbortSignal | undefined;
-  onOutput: ((stream: OutputStream, chunk: string) => void) | undefined;
-  identity: { uid: number; gid: number } | undefined;
-  /** How the process is started. */
-  launcher: Launcher;
+    stdin: string | undefined;
+    timeoutMs: number;
+    signal: AbortSignal | undefined;
+    onOutput: ((stream: OutputStream, chunk: string) => void) | undefined;
+    identity: { uid: number; gid: number } | undefined;
+    /** How the process is started. */
+    launcher: Launcher;
 }
 
 function guarded(
-  onOutput: SuperviseOptions['onOutput'],
-  stream: OutputStream,
+    onOutput: SuperviseOptions['onOutput'],
+    stream: OutputStream,
 ): ((text: string) => void) | undefined {
-  if (!onOutput) {
-    return undefined;
-  }
-  return (text) => {
-    try {
-      onOutput(stream, text);
-    } catch (error) {
-      process.emitWarning(`sandbox onOutput callback threw: ${String(error)}`);
+    if (!onOutput) {
+        return undefined;
     }
-  };
+    return (text) => {
+        try {
+            onOutput(stream, text);
+        } catch (error) {
+            process.emitWarning(`sandbox onOutput callback threw: ${String(error)}`);
+        }
+    };
 }
 
 function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // the group is already gone
-  }
+    try {
+        process.kill(-pid, 'SIGKILL');
+    } catch {
+        // the group is already gone
+    }
 }
 
 /** One running process: its output, its deadline and how it ended. */
 class Supervision {
-  readonly #process: LaunchedProcess;
-  readonly #options: SuperviseOptions;
-  readonly #started = performance.now();
-  readonly #output: Record<OutputStream, CappedOutput>;
-  readonly #deadline: NodeJS.Timeout;
-  readonly #onAbort = (): void => this.#stop('cancelled');
-  #pid: number | undefined;
-  #killed = false;
-  #grace: NodeJS.Timeout | undefined;
-  #outcome: RunOutcome = 'exited';
-  #ready = false;
-  #exited: { code: number; at: number } | undefined;
-  #settled = false;
+    readonly #process: LaunchedProcess;
+    readonly #options: SuperviseOptions;
+    readonly #started = performance.now();
+    readonly #output: Record<OutputStream, CappedOutput>;
+    readonly #deadline: NodeJS.Timeout;
+    readonly #onAbort = (): void => this.#stop('cancelled');
+    #pid: number | undefined;
+    #killed = false;
+    #grace: NodeJS.Timeout | undefined;
+    #outcome: RunOutcome = 'exited';
+    #ready = false;
+    #exited: { code: number; at: number } | undefined;
+    #settled = false;
 
-  readonly #done: (result: RunResult | Error) => void;
+    readonly #done: (result: RunResult | Error) => void;
 
-  constructor(launched: LaunchedProcess, options: SuperviseOptions, done: (result: RunResult | Error) => void) {
-    this.#process = launched;
-    this.#done = done;
-    this.#options = options;
-    this.#output = {
-      stdout: new CappedOutput(OUTPUT_CAP_BYTES, guarded(options.onOutput, 'stdout')),
-      stderr: new CappedOutput(OUTPUT_CAP_BYTES, guarded(options.onOutput, 'stderr')),
-    };
-    this.#deadline = setTimeout(() => this.#stop('timed_out'), options.timeoutMs);
-    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
-  }
-
-  start(): void {
-    const launched = this.#process;
-    launched.on('data', (stream, chunk) => this.#output[stream].push(chunk));
-    launched.on('ready', () => {
-      this.#ready = true;
-    });
-    launched.once('spawn', (pid) => {
-      this.#pid = pid;
-      if (this.#killed) {
-        killGroup(pid);
-      }
-    });
-    launched.on('error', (error) => {
-      this.#killTree();
-      this.#finish(error);
-    });
-    launched.once('exit', (code) => {
-      this.#exited = { code, at: performance.now() };
-      // The program is done: whatever it left running in its group goes too.
-      this.#killTree();
-    });
-    launched.once('close', (dropped) => {
-      this.#output.stdout.discard(dropped.stdout);
-      this.#output.stderr.discard(dropped.stderr);
-      this.#settle();
-    });
-  }
-
-  #stop(why: RunOutcome): void {
-    if (this.#exited === undefined && this.#outcome === 'exited') {
-      this.#outcome = why;
+    constructor(launched: LaunchedProcess, options: SuperviseOptions, done: (result: RunResult | Error) => void) {
+        this.#process = launched;
+        this.#done = done;
+        this.#options = options;
+        this.#output = {
+            stdout: new CappedOutput(OUTPUT_CAP_BYTES, guarded(options.onOutput, 'stdout')),
+            stderr: new CappedOutput(OUTPUT_CAP_BYTES, guarded(options.onOutput, 'stderr')),
+        };
+        this.#deadline = setTimeout(() => this.#stop('timed_out'), options.timeoutMs);
+        options.signal?.addEventListener('abort', this.#onAbort, { once: true });
     }
-    this.#killTree();
-  }
 
-  #killTree(): void {
-    this.#killed = true;
-    if (this.#pid !== undefined) {
-      killGroup(this.#pid);
+    start(): void {
+        const launched = this.#process;
+        launched.on('data', (stream, chunk) => this.#output[stream].push(chunk));
+        launched.on('ready', () => {
+            this.#ready = true;
+        });
+        launched.once('spawn', (pid) => {
+            this.#pid = pid;
+            if (this.#killed) {
+                killGroup(pid);
+            }
+        });
+        launched.on('error', (error) => {
+            this.#killTree();
+            this.#finish(error);
+        });
+        launched.once('exit', (code) => {
+            this.#exited = { code, at: performance.now() };
+            // The program is done: whatever it left running in its group goes too.
+            this.#killTree();
+        });
+        launched.once('close', (dropped) => {
+            this.#output.stdout.discard(dropped.stdout);
+            this.#output.stderr.discard(dropped.stderr);
+            this.#settle();
+        });
     }
-    // A process stuck in the kernel or a pipe held by an escaped process must not hang the worker.
-    this.#grace ??= setTimeout(() => {
-      this.#process.abandon();
-      this.#settle();
-    }, CLOSE_GRACE_MS);
-  }
 
-  #settle(): void {
-    const { stdout, stderr } = this.#output;
-    stdout.end();
-    stderr.end();
-    if (!this.#ready && this.#outcome === 'exited') {
-      const detail = stderr.text.trim().split('\n')[0] || 'no output';
-      this.#finish(new SandboxStartError(`the sandbox did not start: ${detail}`));
-      return;
+    #stop(why: RunOutcome): void {
+        if (this.#exited === undefined && this.#outcome === 'exited') {
+            this.#outcome = why;
+        }
+        this.#killTree();
     }
-    this.#finish({
-      exitCode: this.#outcome === 'exited' ? (this.#exited?.code ?? null) : null,
-      stdout: stdout.text,
-      stderr: stderr.text,
-      truncated: stdout.truncated || stderr.truncated,
-      durationMs: Math.round((this.#exited?.at ?? performance.now()) - this.#started),
-      outcome: this.#outcome,
-    });
-  }
 
-  #finish(result: RunResult | Error): void {
-    if (this.#settled) {
-      return;
+    #killTree(): void {
+        this.#killed = true;
+        if (this.#pid !== undefined) {
+            killGroup(this.#pid);
+        }
+        // A process stuck in the kernel or a pipe held by an escaped process must not hang the worker.
+        this.#grace ??= setTimeout(() => {
+            this.#process.abandon();
+            this.#settle();
+        }, CLOSE_GRACE_MS);
     }
-    this.#settled = true;
-    clearTimeout(this.#deadline);
-    clearTimeout(this.#grace);
-    this.#options.signal?.removeEventListener('abort', this.#onAbort);
-    this.#done(result);
-  }
+
+    #settle(): void {
+        const { stdout, stderr } = this.#output;
+        stdout.end();
+        stderr.end();
+        if (!this.#ready && this.#outcome === 'exited') {
+            const detail = stderr.text.trim().split('\n')[0] || 'no output';
+            this.#finish(new SandboxStartError(`the sandbox did not start: ${detail}`));
+            return;
+        }
+        this.#finish({
+            exitCode: this.#outcome === 'exited' ? (this.#exited?.code ?? null) : null,
+            stdout: stdout.text,
+            stderr: stderr.text,
+            truncated: stdout.truncated || stderr.truncated,
+            durationMs: Math.round((this.#exited?.at ?? performance.now()) - this.#started),
+            outcome: this.#outcome,
+        });
+    }
+
+    #finish(result: RunResult | Error): void {
+        if (this.#settled) {
+            return;
+        }
+        this.#settled = true;
+        clearTimeout(this.#deadline);
+        clearTimeout(this.#grace);
+        this.#options.signal?.removeEventListener('abort', this.#onAbort);
+        this.#done(result);
+    }
 }
 
 /**
@@ -161,20 +161,20 @@ class Supervision {
  * or ends before the sandbox signalled readiness on fd 3.
  */
 export function supervise(invocation: Invocation, options: SuperviseOptions): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    let launched: LaunchedProcess;
-    try {
-      // One byte past the cap marks the output cut even when the pipes never close.
-      const capBytes = OUTPUT_CAP_BYTES + 1;
-      launched = options.launcher({ invocation, stdin: options.stdin ?? '', identity: options.identity, capBytes });
-    } catch (cause) {
-      reject(new SandboxStartError(`cannot spawn ${invocation.file}`, { cause }));
-      return;
-    }
-    const supervision = new Supervision(launched, options, (result) => {
-      if (result instanceof Error) reject(result);
-      else resolve(result);
+    return new Promise((resolve, reject) => {
+        let launched: LaunchedProcess;
+        try {
+            // One byte past the cap marks the output cut even when the pipes never close.
+            const capBytes = OUTPUT_CAP_BYTES + 1;
+            launched = options.launcher({ invocation, stdin: options.stdin ?? '', identity: options.identity, capBytes });
+        } catch (cause) {
+            reject(new SandboxStartError(`cannot spawn ${invocation.file}`, { cause }));
+            return;
+        }
+        const supervision = new Supervision(launched, options, (result) => {
+            if (result instanceof Error) reject(result);
+            else resolve(result);
+        });
+        supervision.start();
     });
-    supervision.start();
-  });
 }

@@ -9,24 +9,24 @@ export type OutputStream = 'stdout' | 'stderr';
 
 /** What to run and within which bounds. */
 export interface RunSpec {
-  /** Language of `code`. */
-  language: Language;
-  /** The program's source. */
-  code: string;
-  /** Written to the program's stdin, which is then closed. */
-  stdin?: string;
-  /** Wall-clock limit; the whole process tree is killed when it passes. */
-  timeoutMs: number;
-  /** Memory budget (address space for python and bash, heap plus a fixed reserve for node). */
-  memoryMb: number;
-  /** Isolation; `none` runs the interpreter directly and must never be used in production. */
-  mode: SandboxMode;
-  /** Aborting kills the program; the result's outcome is then `cancelled`. */
-  signal?: AbortSignal;
-  /** Called with each decoded piece of output kept within the cap, as it arrives. */
-  onOutput?: (stream: OutputStream, chunk: string) => void;
-  /** How the sandbox process is started (default: the spawner, or node's spawn without the system Python). */
-  launcher?: Launcher;
+    /** Language of `code`. */
+    language: Language;
+    /** The program's source. */
+    code: string;
+    /** Written to the program's stdin, which is then closed. */
+    stdin?: string;
+    /** Wall-clock limit; the whole process tree is killed when it passes. */
+    timeoutMs: number;
+    /** Memory budget (address space for python and bash, heap plus a fixed reserve for node). */
+    memoryMb: number;
+    /** Isolation; `none` runs the interpreter directly and must never be used in production. */
+    mode: SandboxMode;
+    /** Aborting kills the program; the result's outcome is then `cancelled`. */
+    signal?: AbortSignal;
+    /** Called with each decoded piece of output kept within the cap, as it arrives. */
+    onOutput?: (stream: OutputStream, chunk: string) => void;
+    /** How the sandbox process is started (default: the spawner, or node's spawn without the system Python). */
+    launcher?: Launcher;
 }
 
 /** How a run ended. */
@@ -34,16 +34,16 @@ export type RunOutcome = 'exited' | 'timed_out' | 'cancelled';
 
 /** The result of a run; a non-zero exit is data, not an error. */
 export interface RunResult {
-  /** The program's exit code; null when it was killed by a signal. */
-  exitCode: number | null;
-  /** Up to 64 KiB of standard output. */
-  stdout: string;
-  /** Up to 64 KiB of standard error. */
-  stderr: string;
-  /** True when either stream was cut at its cap. */
-  truncated: boolean;
-  /** Wall time from start to the end of the program, in milliseconds. */
-  durationMs: number;
-  /** Whether the program ended by itself, by the wall clock, or by cancellation. */
-  outcome: RunOutcome;
+    /** The program's exit code; null when it was killed by a signal. */
+    exitCode: number | null;
+    /** Up to 64 KiB of standard output. */
+    stdout: string;
+    /** Up to 64 KiB of standard error. */
+    stderr: string;
+    /** True when either stream was cut at its cap. */
+    truncated: boolean;
+    /** Wall time from start to the end of the program, in milliseconds. */
+    durationMs: number;
+    /** Whether the program ended by itself, by the wall clock, or by cancellation. */
+    outcome: RunOutcome;
 }
