@@ -149,6 +149,20 @@ for (const mode of ['bwrap', 'none'] as const) {
             assert.equal(early.outcome, 'cancelled');
         });
 
+        it('cancels a run aborted while it starts, leaving nothing running', async () => {
+            // Aborts land while the job directory is made, around the spawn, and while bwrap sets up.
+            const marker = `967.${mode.length}${Date.now() % 1000}`;
+            for (let delayMs = 0; delayMs < 12; delayMs += 1) {
+                const controller = new AbortController();
+                const running = run(mode, { language: 'bash', code: `sleep ${marker}`, timeoutMs: 20_000, signal: controller.signal });
+                setTimeout(() => controller.abort(), delayMs);
+                const result = await running;
+                assert.equal(result.outcome, 'cancelled', `aborted after ${delayMs} ms`);
+                assert.ok(result.durationMs < 3000, `aborted after ${delayMs} ms, took ${result.durationMs} ms`);
+            }
+            await eventuallyNoProcessWith(marker);
+        });
+
         it('truncates each stream at 64 KiB and streams only what it keeps', async () => {
             const seen = { stdout: 0, stderr: 0 };
             const result = await run(mode, {

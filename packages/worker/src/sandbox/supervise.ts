@@ -79,11 +79,14 @@ class Supervision {
         launched.on('data', (stream, chunk) => this.#output[stream].push(chunk));
         launched.on('ready', () => {
             this.#ready = true;
+            if (this.#killed) {
+                this.#killGroupWhenArmed();
+            }
         });
         launched.once('spawn', (pid) => {
             this.#pid = pid;
             if (this.#killed) {
-                killGroup(pid);
+                this.#killGroupWhenArmed();
             }
         });
         launched.on('error', (error) => {
@@ -100,6 +103,10 @@ class Supervision {
             this.#output.stderr.discard(dropped.stderr);
             this.#settle();
         });
+        // Aborted while the job directory was being made: the listener came too late to hear it.
+        if (this.#options.signal?.aborted) {
+            this.#stop('cancelled');
+        }
     }
 
     #stop(why: RunOutcome): void {
@@ -111,14 +118,26 @@ class Supervision {
 
     #killTree(): void {
         this.#killed = true;
-        if (this.#pid !== undefined) {
-            killGroup(this.#pid);
-        }
+        this.#killGroupWhenArmed();
         // A process stuck in the kernel or a pipe held by an escaped process must not hang the worker.
         this.#grace ??= setTimeout(() => {
+            if (this.#pid !== undefined) {
+                killGroup(this.#pid);
+            }
             this.#process.abandon();
             this.#settle();
         }, CLOSE_GRACE_MS);
+    }
+
+    /**
+     * Kills the group once the sandbox has said it is ready, or the process has exited. Before
+     * that, bwrap may not have armed --die-with-parent in the new session yet, and the program
+     * would outlive bwrap; the ready byte comes a few milliseconds after the start.
+     */
+    #killGroupWhenArmed(): void {
+        if (this.#pid !== undefined && (this.#ready || this.#exited !== undefined)) {
+            killGroup(this.#pid);
+        }
     }
 
     #settle(): void {
