@@ -115,3 +115,28 @@ describe('the PostgreSQL client', { skip: onPglite && 'PostgreSQL only: the Post
         assert.deepEqual(await db('notes').select('*'), [{ id: 1, body: 'one', title: 'untitled', stars: 0 }]);
     });
 });
+
+describe('the embedded client', () => {
+    let db: Knex;
+
+    before(() => {
+        db = knex(knexConfig({ embedded: 'memory' }));
+    });
+
+    after(() => db.destroy());
+
+    it('is the embedded client', () => {
+        assert.equal(isEmbedded(db), true);
+    });
+
+    it('returns timestamps as ISO 8601 strings too, in arrays as well, whatever the session time zone', async () => {
+        const instant = '2026-11-26T15:01:26.288Z';
+        await db.transaction(async (trx) => {
+            await trx.raw("set local time zone 'Asia/Kolkata'");
+            const { rows } = await trx.raw('select ?::timestamptz as at, array[?::timestamptz] as ats', [instant, instant]);
+            assert.deepEqual(rows[0], { at: instant, ats: [instant] });
+        });
+        const { rows } = await db.raw('select ?::timestamptz as at, null::timestamptz as never', [instant]);
+        assert.deepEqual(rows[0], { at: instant, never: null });
+    });
+});

@@ -1,6 +1,5 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseObject, ResponseToolkit } from '@hapi/hapi';
-import { isoTimestamps } from '@collab/core';
 import type { Model, ModelObject, QueryBuilder } from 'objection';
 
 /** The key a list is ordered by: an integer id, or a text key such as a file path. */
@@ -81,8 +80,8 @@ export function nextPageUrl(request: Request, key: CursorKey): string {
  * Keyset pagination: runs `query` ordered by `options.column` after the request's
  * cursor, fetching `limit + 1` rows to know whether there is more, and replies with
  * a JSON array of at most `limit` items plus `Link: <next>; rel="next"` when there is.
- * Lists are the hottest reads: rows go out as the database returns them (timestamps
- * as ISO strings), without becoming model instances first.
+ * Lists are the hottest reads: rows go out as the database returns them (the driver
+ * gives timestamps as ISO strings), without becoming model instances first.
  */
 export async function paginate<M extends Model>(request: Request, h: ResponseToolkit, query: QueryBuilder<M, M[]>, options: PageOptions<M>): Promise<ResponseObject> {
     const { limit, cursor } = request.query as unknown as PageQuery;
@@ -92,7 +91,7 @@ export async function paginate<M extends Model>(request: Request, h: ResponseToo
     }
 
     const rows = await query.orderBy(options.column).limit(limit + 1).toKnexQuery() as ModelObject<M>[];
-    const page = rows.slice(0, limit).map(isoTimestamps);
+    const page = rows.slice(0, limit);
     const response = h.response(page.map(options.show));
     if (rows.length > limit) {
         response.header('link', `<${nextPageUrl(request, options.key(page[page.length - 1]!))}>; rel="next"`);

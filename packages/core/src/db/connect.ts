@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import knex, { type Knex } from 'knex';
-import type ClientPgLite from 'knex-pglite';
 
 import type { Config } from '../config.js';
 import { CollabPgClient } from './pg-client.js';
+import { collabPgliteClient } from './pglite-client.js';
 
 /** Options of `connect()`: a PostgreSQL URL, or an embedded database directory (`memory` for a throwaway one). */
 export interface ConnectOptions {
@@ -28,11 +27,9 @@ export function knexConfig(options: ConnectOptions): Knex.Config {
         };
     }
 
-    // Loaded only for an embedded database: PGlite is large, and a worker or server on PostgreSQL never needs it.
-    const client = createRequire(import.meta.url)('knex-pglite') as typeof ClientPgLite;
     const embedded = options.embedded ?? 'memory';
     return {
-        client: client as unknown as Knex.Config['client'],
+        client: collabPgliteClient() as unknown as Knex.Config['client'],
         dialect: 'postgres',
         connection: embedded === 'memory' ? {} : { filename: embedded }
     } as Knex.Config;

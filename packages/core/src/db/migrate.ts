@@ -30,16 +30,14 @@ class MigrationSource implements Knex.MigrationSource<string> {
 /** Where collab's migrations come from; the root `knexfile.ts` uses it too. */
 export const migratorConfig = (): Knex.MigratorConfig => ({ migrationSource: new MigrationSource(), tableName: 'knex_migrations' });
 
-const options = migratorConfig;
-
 /** Runs every pending migration; returns the names applied. */
 export async function migrateLatest(db: Knex): Promise<string[]> {
-    const [, applied] = await db.migrate.latest(options());
+    const [, applied] = await db.migrate.latest(migratorConfig());
     return applied.map(nameOf);
 }
 
 /** Undoes every applied migration. */
 export async function migrateRollbackAll(db: Knex): Promise<string[]> {
-    const [, undone] = await db.migrate.rollback(options(), true);
+    const [, undone] = await db.migrate.rollback(migratorConfig(), true);
     return undone.map(nameOf);
 }

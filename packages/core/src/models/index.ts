@@ -1,4 +1,3 @@
-export { BaseModel, isoTimestamps } from './base-model.js';
 export { User } from './user.js';
 export { RefreshToken } from './refresh-token.js';
 export { Project } from './project.js';

@@ -1,13 +1,11 @@
 import type { Job as JobView } from '@collab/sdk/types';
-import type { QueryBuilder } from 'objection';
+import { Model, type QueryBuilder } from 'objection';
 
 import type { JobStatus } from '../jobs/contract.js';
-import { BaseModel } from './base-model.js';
 import { Workspace } from './workspace.js';
 
-
 /** A code-execution job: the database row is the source of truth, BullMQ only carries its id. */
-export class Job extends BaseModel {
+export class Job extends Model {
     static override tableName = 'jobs';
 
     id!: string;

@@ -1,4 +1,4 @@
-import { BaseModel } from './base-model.js';
+import { Model } from 'objection';
 
 /** Roles within a project, strongest first. */
 export const ROLES = ['owner', 'collaborator', 'viewer'] as const;
@@ -8,7 +8,7 @@ export type Role = (typeof ROLES)[number];
 export const WRITER_ROLES: readonly Role[] = ['owner', 'collaborator'];
 
 /** A user's role in a project. */
-export class Membership extends BaseModel {
+export class Membership extends Model {
     static override tableName = 'memberships';
     static override idColumn = ['project_id', 'user_id'];
 

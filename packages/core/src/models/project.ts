@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
-import type { ModelObject, QueryBuilder } from 'objection';
+import { Model, type ModelObject, type QueryBuilder } from 'objection';
 
-import { BaseModel } from './base-model.js';
 import type { Role } from './membership.js';
 
 const CREATE_OWNED = `
@@ -13,7 +12,7 @@ const CREATE_OWNED = `
     select project.*, 'owner' as role from project`;
 
 /** A project: the unit of membership. */
-export class Project extends BaseModel {
+export class Project extends Model {
     static override tableName = 'projects';
 
     id!: number;

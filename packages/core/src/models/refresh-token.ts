@@ -1,7 +1,7 @@
-import { BaseModel } from './base-model.js';
+import { Model } from 'objection';
 
 /** A refresh token: stored by hash, rotated on use, grouped in families for reuse detection. */
-export class RefreshToken extends BaseModel {
+export class RefreshToken extends Model {
     static override tableName = 'refresh_tokens';
 
     id!: string;

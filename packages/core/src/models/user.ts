@@ -1,7 +1,7 @@
-import { BaseModel } from './base-model.js';
+import { Model } from 'objection';
 
 /** A person who signs in. Emails are stored lower-cased. */
-export class User extends BaseModel {
+export class User extends Model {
     static override tableName = 'users';
 
     id!: number;

@@ -1,7 +1,7 @@
-import { BaseModel } from './base-model.js';
+import { Model } from 'objection';
 
 /** A text file in a workspace, versioned by `revision`. */
-export class WorkspaceFile extends BaseModel {
+export class WorkspaceFile extends Model {
     static override tableName = 'files';
     static override idColumn = ['workspace_id', 'path'];
 

@@ -1,9 +1,7 @@
-import type { ModelObject } from 'objection';
-
-import { BaseModel } from './base-model.js';
+import { Model, type ModelObject } from 'objection';
 
 /** A workspace inside a project: files and a live event stream. */
-export class Workspace extends BaseModel {
+export class Workspace extends Model {
     static override tableName = 'workspaces';
 
     id!: number;
