@@ -22,6 +22,10 @@ export interface Config {
     refreshTokenTtl: number;
     rateLimit: { user: number; ip: number; auth: number };
     sandbox: 'bwrap' | 'none';
+    /** Jobs one user may have queued or running at once; the next submit is 429 (`JOBS_MAX_ACTIVE_PER_USER`, default 20). */
+    jobsMaxActivePerUser: number;
+    /** MiB a job may write, working directory and `/tmp` together (`SANDBOX_DISK_MB`, default 64). */
+    sandboxDiskMb: number;
     logLevel: string;
     /** Where the embedded database and the generated development secret live. */
     dataDir: string;
@@ -32,7 +36,8 @@ export class ConfigError extends Error {
     override name = 'ConfigError';
 }
 
-const duration = Joi.string().custom((value: string, helpers) => (parseDuration(value) === null ? helpers.error('any.invalid') : value))
+/** A joi rule for a duration variable: seconds, or `30s`, `15m`, `7d` (see {@link parseDuration}). */
+export const durationSetting = Joi.string().custom((value: string, helpers) => (parseDuration(value) === null ? helpers.error('any.invalid') : value))
     .messages({ 'any.invalid': 'must be seconds or a duration such as 30s, 15m, 7d' });
 
 const schema = Joi.object({
@@ -43,13 +48,15 @@ const schema = Joi.object({
     REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
     REDIS_PREFIX: Joi.string().pattern(/^[\w:.-]+$/).default('collab:'),
     JWT_SECRET: Joi.string().min(32).when('NODE_ENV', { is: 'production', then: Joi.required() }),
-    ACCESS_TOKEN_TTL: duration.default('15m'),
-    REFRESH_TOKEN_TTL: duration.default('7d'),
+    ACCESS_TOKEN_TTL: durationSetting.default('15m'),
+    REFRESH_TOKEN_TTL: durationSetting.default('7d'),
     RATE_LIMIT_USER: Joi.number().integer().min(1).default(600),
     RATE_LIMIT_IP: Joi.number().integer().min(1).default(300),
     RATE_LIMIT_AUTH: Joi.number().integer().min(1).default(10),
     COLLAB_SANDBOX: Joi.string().default('bwrap')
         .when('NODE_ENV', { is: 'production', then: Joi.valid('bwrap'), otherwise: Joi.valid('bwrap', 'none') }),
+    JOBS_MAX_ACTIVE_PER_USER: Joi.number().integer().min(1).default(20),
+    SANDBOX_DISK_MB: Joi.number().integer().min(1).max(64 * 1024).default(64),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
     COLLAB_DATA_DIR: Joi.string().default('.collab')
 }).unknown(true);
@@ -82,6 +89,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         refreshTokenTtl: parseDuration(value.REFRESH_TOKEN_TTL)!,
         rateLimit: { user: value.RATE_LIMIT_USER, ip: value.RATE_LIMIT_IP, auth: value.RATE_LIMIT_AUTH },
         sandbox: value.COLLAB_SANDBOX,
+        jobsMaxActivePerUser: value.JOBS_MAX_ACTIVE_PER_USER,
+        sandboxDiskMb: value.SANDBOX_DISK_MB,
         logLevel: value.LOG_LEVEL,
         dataDir
     };

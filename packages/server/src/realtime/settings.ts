@@ -1,4 +1,4 @@
-import { ConfigError } from '@collab/core';
+import { ConfigError, durationSetting, parseDuration } from '@collab/core';
 import Joi from 'joi';
 
 /** Limits and switches of the real-time transports (both nes and plain WebSocket). */
@@ -15,6 +15,12 @@ export interface RealtimeSettings {
     messageBurst: number;
     /** Bytes queued for one socket before it is closed as a slow consumer (`WS_MAX_BUFFERED_BYTES`, default 1 MiB). */
     maxBufferedBytes: number;
+    /** How long a socket may stay unauthenticated before it is closed (`WS_AUTH_TIMEOUT`, a duration, default 5 s). */
+    authTimeoutMs: number;
+    /** Unauthenticated sockets per remote IP (`WS_MAX_ANON_PER_IP`, default 16); all of them together never exceed a tenth of `maxConnections`. */
+    maxAnonPerIp: number;
+    /** Subscriptions one socket may hold (`WS_MAX_SUBSCRIPTIONS`, default 32). */
+    maxSubscriptions: number;
     /** How long an instance counts as alive after its last presence heartbeat (`PRESENCE_TTL_MS`, default 10 000 ms). */
     presenceTtlMs: number;
 }
@@ -26,6 +32,9 @@ const schema = Joi.object({
     WS_MESSAGE_RATE: Joi.number().integer().min(1).default(50),
     WS_MESSAGE_BURST: Joi.number().integer().min(1).default(100),
     WS_MAX_BUFFERED_BYTES: Joi.number().integer().min(64 * 1024).default(1024 * 1024),
+    WS_AUTH_TIMEOUT: durationSetting.default('5s'),
+    WS_MAX_ANON_PER_IP: Joi.number().integer().min(1).default(16),
+    WS_MAX_SUBSCRIPTIONS: Joi.number().integer().min(1).default(32),
     PRESENCE_TTL_MS: Joi.number().integer().min(300).max(60_000).default(10_000)
 }).unknown(true);
 
@@ -44,6 +53,9 @@ export function realtimeSettings(env: NodeJS.ProcessEnv = process.env): Realtime
         messageRate: value.WS_MESSAGE_RATE,
         messageBurst: value.WS_MESSAGE_BURST,
         maxBufferedBytes: value.WS_MAX_BUFFERED_BYTES,
+        authTimeoutMs: parseDuration(value.WS_AUTH_TIMEOUT)! * 1000,
+        maxAnonPerIp: value.WS_MAX_ANON_PER_IP,
+        maxSubscriptions: value.WS_MAX_SUBSCRIPTIONS,
         presenceTtlMs: value.PRESENCE_TTL_MS
     };
 }
