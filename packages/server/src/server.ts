@@ -11,6 +11,7 @@ import './context.js';
 import { authPlugin } from './plugins/auth.js';
 import { busPlugin } from './plugins/bus.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { inputPlugin } from './plugins/input.js';
 import { loggingPlugin } from './plugins/logging.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { opsPlugin } from './plugins/ops.js';
@@ -66,7 +67,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
         }
     });
 
-    await server.register([metricsPlugin, loggingPlugin, errorsPlugin, authPlugin, rateLimitPlugin, opsPlugin, swaggerPlugin]);
+    await server.register([metricsPlugin, loggingPlugin, errorsPlugin, authPlugin, rateLimitPlugin, inputPlugin, opsPlugin, swaggerPlugin]);
     // The bus and realtime (which registers nes) come before any plugin that adds nes subscriptions, e.g. /jobs/{job_id}.
     const realtime = { ...realtimeSettings(), ...options.realtime };
     await server.register({ plugin: busPlugin, options: { presenceTtlMs: realtime.presenceTtlMs } });

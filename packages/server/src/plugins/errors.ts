@@ -1,6 +1,11 @@
 import Boom from '@hapi/boom';
 import type { Plugin } from '@hapi/hapi';
-import { CheckViolationError, ForeignKeyViolationError, NotNullViolationError, UniqueViolationError } from 'objection';
+import { CheckViolationError, DataError, ForeignKeyViolationError, NotNullViolationError, UniqueViolationError } from 'objection';
+
+// PostgreSQL's class 22 (data exception: a NUL byte, a value out of range…), through objection or from a raw query.
+function isDataException(error: Error): boolean {
+    return error instanceof DataError || /^22[0-9A-Z]{3}$/.test(String((error as { code?: unknown }).code));
+}
 
 /** Maps database constraint errors to client errors (objection's recipe); anything else stays a 500 without internals. */
 export const errorsPlugin: Plugin<void> = {
@@ -21,7 +26,7 @@ export const errorsPlugin: Plugin<void> = {
                 return Boom.conflict('Refers to something that does not exist');
             }
 
-            if (response instanceof CheckViolationError || response instanceof NotNullViolationError) {
+            if (response instanceof CheckViolationError || response instanceof NotNullViolationError || isDataException(response)) {
                 return Boom.badRequest('Invalid value');
             }
 

@@ -1,6 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { User } from '@collab/core';
+import { JOB_ID_PATTERN, User } from '@collab/core';
 
 import { adminView, updateUser, type UserChanges } from '../admin/users.js';
 import { audit, requireAdmin } from '../admin/guard.js';
@@ -80,6 +80,10 @@ export const adminRoutes: ServerRoute[] = [
             response: { status: { 202: retried } },
             handler: async (request, h) => {
                 const { job_id: jobId } = request.params as { job_id: string };
+                if (!JOB_ID_PATTERN.test(jobId)) {
+                    throw Boom.notFound('Job not found');
+                }
+
                 const outcome = await request.server.plugins['collab-jobs'].producer.retry(request.server.app.db, jobId);
                 if (!outcome) {
                     throw Boom.notFound('Job not found');

@@ -28,7 +28,8 @@ export const eventRoutes: ServerRoute[] = [
         options: {
             tags,
             description: 'Broadcast an event to every subscriber of the workspace (owner, collaborator); also a nes request on the socket',
-            plugins: { 'hapi-swagger': { responses: errors(400, 401, 403, 404, 409, 413, 429, 503) } },
+            // The payload goes to Redis, which stores NUL; a file_change's content is checked where the file is written.
+            plugins: { 'collab-input': { nulAllowed: ['payload'] }, 'hapi-swagger': { responses: errors(400, 401, 403, 404, 409, 413, 429, 503) } },
             validate: { params: workspaceParams, payload: sendBody },
             response: { status: { 202: sendResult } },
             handler: async (request, h) => {

@@ -23,7 +23,8 @@ export const submitJob = Joi.object({
 
 /** Headers of a submit. */
 export const submitHeaders = Joi.object({
-    'idempotency-key': Joi.string().min(1).max(255)
+    'idempotency-key': Joi.string().min(1).max(255).pattern(/\0/, { invert: true })
+        .messages({ 'string.pattern.invert.base': 'idempotency-key must not contain NUL characters' })
         .description('The same key and body within 24 h return the same job (200); the same key with another body is 409')
 }).unknown(true);
 
