@@ -33,7 +33,7 @@ function follow(client: CollabClient, workspace: number, since: number | undefin
             finished = true;
             process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
             stop?.();
-            void client.realtime.close().finally(() => (err === undefined ? resolve() : reject(err)));
+            void client.realtime.close().finally(() => (err === undefined ? resolve() : reject(err as Error)));
         };
 
         const onSignal = () => finish();

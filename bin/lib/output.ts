@@ -12,7 +12,7 @@ export type Output =
     | { kind: 'message'; data: unknown; message: string }
     | { kind: 'none' };
 
-const cell = (value: unknown): string => (value === null || value === undefined || value === '' ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value));
+const cell = (value: unknown): string => (value === null || value === undefined || value === '' ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean | bigint));
 
 /** A table of rows; `empty` is printed instead when there are none. */
 export function table<T>(data: readonly T[], columns: Array<Column<T>>, empty: string): Output {

@@ -40,7 +40,28 @@ export class ConfigError extends Error {
 export const durationSetting = Joi.string().custom((value: string, helpers) => (parseDuration(value) === null ? helpers.error('any.invalid') : value))
     .messages({ 'any.invalid': 'must be seconds or a duration such as 30s, 15m, 7d' });
 
-const schema = Joi.object({
+/** The variables once validated, defaults applied. */
+interface Env {
+    NODE_ENV: string;
+    HOST: string;
+    PORT: number;
+    DATABASE_URL?: string;
+    REDIS_URL: string;
+    REDIS_PREFIX: string;
+    JWT_SECRET?: string;
+    ACCESS_TOKEN_TTL: string;
+    REFRESH_TOKEN_TTL: string;
+    RATE_LIMIT_USER: number;
+    RATE_LIMIT_IP: number;
+    RATE_LIMIT_AUTH: number;
+    COLLAB_SANDBOX: Config['sandbox'];
+    JOBS_MAX_ACTIVE_PER_USER: number;
+    SANDBOX_DISK_MB: number;
+    LOG_LEVEL: string;
+    COLLAB_DATA_DIR: string;
+}
+
+const schema = Joi.object<Env>({
     NODE_ENV: Joi.string().default('development'),
     HOST: Joi.string().hostname().default('127.0.0.1'),
     PORT: Joi.number().integer().min(0).max(65535).default(8000),
@@ -67,7 +88,7 @@ const schema = Joi.object({
  * `JWT_SECRET` is generated once and kept in `<dataDir>/jwt-secret`.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-    const { value, error } = schema.validate(env, { abortEarly: true, errors: { wrap: { label: false } } });
+    const { value, error } = schema.validate(env, { abortEarly: true, errors: { wrap: { label: false } } }) as { value: Env; error?: Joi.ValidationError };
     if (error) {
         const name = String(error.details[0]!.path[0]);
         const reason = name === 'COLLAB_SANDBOX' && env.NODE_ENV === 'production'

@@ -32,12 +32,12 @@ export const migratorConfig = (): Knex.MigratorConfig => ({ migrationSource: new
 
 /** Runs every pending migration; returns the names applied. */
 export async function migrateLatest(db: Knex): Promise<string[]> {
-    const [, applied] = await db.migrate.latest(migratorConfig());
+    const [, applied] = await db.migrate.latest(migratorConfig()) as [number, string[]];
     return applied.map(nameOf);
 }
 
 /** Undoes every applied migration. */
 export async function migrateRollbackAll(db: Knex): Promise<string[]> {
-    const [, undone] = await db.migrate.rollback(migratorConfig(), true);
+    const [, undone] = await db.migrate.rollback(migratorConfig(), true) as [number, string[]];
     return undone.map(nameOf);
 }

@@ -66,7 +66,7 @@ export class WorkspaceStream implements Channel {
                 this.#resync({ epoch: String(payload.epoch), after: Number(payload.after ?? this.#lastSeq ?? 0), reason: payload.reason === 'history_lost' ? 'history_lost' : 'epoch_changed' });
                 return;
             case 'role':
-                this.options.onStatus?.({ state: 'role', role: payload.role as Role, message: String(payload.message ?? '') });
+                this.options.onStatus?.({ state: 'role', role: payload.role as Role, message: typeof payload.message === 'string' ? payload.message : '' });
                 return;
             case 'revoked':
                 return;                                     // followed by nes's revoke, which ends the stream
