@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { ControlListeners, type ControlListener, type ControlMessage } from './control.js';
 import { EpochMismatchError } from './errors.js';
 import { busKeys } from './keys.js';
-import { replay, type ReplayOptions, type ReplaySubscription } from './replay.js';
+import { replay, type ReplayControl, type ReplayOptions, type ReplaySubscription } from './replay.js';
 import { publishScript } from './scripts.js';
 import { joinEnvelope, splitEnvelope, type PublishInput } from './serialize.js';
 import { newEpoch, readStream } from './stream.js';
@@ -175,16 +175,18 @@ export class EventBus {
     }
 
     /**
-     * Resumes a listener: history after `options.after`, then live events,
-     * with no gap and no duplicate. Throws {@link EpochMismatchError} when
+     * Resumes a listener: history after `options.after`, read and delivered
+     * a page at a time, then live events, with no gap and no duplicate.
+     * `control` paces it (page size, a hook before the first event, a check
+     * before each page). Throws {@link EpochMismatchError} when
      * `options.epoch` is given and is not current.
      */
-    replayThenLive(workspaceId: number, options: ReplayOptions, listener: EventListener): Promise<ReplaySubscription> {
+    replayThenLive(workspaceId: number, options: ReplayOptions, listener: EventListener, control?: ReplayControl): Promise<ReplaySubscription> {
         return replay({
             subscribe: (live) => this.subscribe(workspaceId, live),
-            read: (after) => this.read(workspaceId, after, true),
+            read: (after, limit) => this.read(workspaceId, after, true, limit),
             onError: this.onError
-        }, options, listener);
+        }, options, listener, control);
     }
 
     /** Listens to control messages from every instance, this one included. Returns the function that stops listening. */
