@@ -5,7 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
-import { runProgram, TMP_SIZE_BYTES, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
+import { CgroupHost, runProgram, setSandboxDefaults, TMP_SIZE_BYTES, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
+import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
 
 const SECRETS = {
     DATABASE_URL: 'postgres://collab:db-secret-4f1c@127.0.0.1:5432/collab',
@@ -13,6 +14,9 @@ const SECRETS = {
     COLLAB_WORKER_SECRET: 'worker-secret-51c3',
 };
 Object.assign(process.env, SECRETS);
+
+// As in the worker: every run in its own cgroup (v1 memory+pids on this host).
+setSandboxDefaults({ cgroups: CgroupHost.open({ identity: sandboxIdentity() }) });
 
 function run(spec: Partial<RunSpec> & Pick<RunSpec, 'language' | 'code'>): Promise<RunResult> {
     return runProgram({ timeoutMs: 5000, memoryMb: 256, mode: 'bwrap', ...spec });
@@ -161,6 +165,8 @@ describe('a hostile program in the sandbox', { timeout: 50_000 }, () => {
                 "        with open(f'/tmp/f{i}', 'wb') as f:",
                 '            for _ in range(8): f.write(chunk); total += len(chunk)',
                 'except OSError as e: print(errno.errorcode[e.errno], total)',
+                // /tmp shares the writable area with the working directory: make room first
+                'import os; [os.remove(f"/tmp/{name}") for name in os.listdir("/tmp")]',
                 'try:',
                 "    with open('/work/big', 'wb') as f:",
                 '        for _ in range(100): f.write(chunk)',

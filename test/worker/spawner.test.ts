@@ -91,7 +91,7 @@ describe('Spawner', { timeout: 30_000 }, () => {
                 launched.once('spawn', resolve);
                 launched.once('error', reject);
             }),
-            new Promise((resolve) => launched.once('ready', resolve)),
+            new Promise<void>((resolve) => launched.once('ready', () => resolve())),
         ]);
         return { launched, pid, dir };
     }

@@ -52,6 +52,19 @@ const MiB = 1024 * 1024;
  */
 const NODE_RESERVED_MB = 1536;
 
+/**
+ * Memory of a node process besides its old space (code, young generation,
+ * buffers of node itself), measured ~40 MiB: the heap limit leaves it room,
+ * so a program that fills its heap gets V8's own error before the job's
+ * cgroup limit makes the kernel kill it.
+ */
+const NODE_BESIDES_HEAP_MB = 48;
+
+/** V8's old-space limit for a javascript job of `memoryMb`. */
+export function nodeHeapMb(memoryMb: number): number {
+    return Math.max(Math.floor(memoryMb / 2), memoryMb - NODE_BESIDES_HEAP_MB);
+}
+
 function baseLimits(timeoutMs: number, memoryMb: number): Rlimits {
     return {
         cpuSeconds: Math.ceil(timeoutMs / 1000) + 1,
@@ -105,7 +118,7 @@ function buildTable(): Record<Language, LanguageSpec> {
             command: (memoryMb) => [
                 node.interpreter,
                 '--v8-pool-size=2',
-                `--max-old-space-size=${memoryMb}`,
+                `--max-old-space-size=${nodeHeapMb(memoryMb)}`,
                 'main.js',
             ],
             versionArgs: ['--version'],

@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import { ConfigError, type Config, type Logger } from '@collab/core';
 import type { Knex } from 'knex';
 
+import { DEFAULT_CGROUP_ROOT } from './sandbox/cgroups.js';
+
 /** Options of `startWorker()`; unset ones come from the environment, then from the defaults. */
 export interface StartWorkerOptions {
     /** The validated configuration (Redis URL and prefix, database, sandbox mode). */
@@ -28,6 +30,8 @@ export interface StartWorkerOptions {
     heartbeatMs?: number;
     /** Unique id of this worker (default: host, pid and random). */
     id?: string;
+    /** Where the cgroup hierarchies are mounted, for the per-job cgroups (default /sys/fs/cgroup). */
+    cgroupRoot?: string;
 }
 
 /** The options with every default applied. */
@@ -90,5 +94,6 @@ export function resolveOptions(options: StartWorkerOptions, id: string): Resolve
         queuedAgeMs: pick('queuedAgeMs', 5_000),
         runningGraceMs: pick('runningGraceMs', 30_000),
         heartbeatMs: pick('heartbeatMs', 5_000),
+        cgroupRoot: options.cgroupRoot ?? DEFAULT_CGROUP_ROOT,
     };
 }

@@ -23,6 +23,7 @@ import { JobPublisher } from './publisher.js';
 import { startReconciler, type ReconcileReport } from './reconciler.js';
 import { discoverLanguages, SandboxStartError, sweepStaleJobDirs } from './sandbox/index.js';
 import { findBwrap } from './sandbox/command.js';
+import { setUpSandboxHost } from './sandbox/setup.js';
 import { failJob } from './store.js';
 
 /** A running worker. */
@@ -49,7 +50,8 @@ function isFinalFailure(job: BullJob, error: Error): boolean {
 /**
  * Starts a job worker: a BullMQ worker on the deployment's queue, the
  * advert and cancel listener in Redis, and the reconciler. Throws
- * SandboxStartError when the sandbox is `bwrap` and bubblewrap is missing.
+ * SandboxStartError when the sandbox is `bwrap` and bubblewrap is missing,
+ * or in production when the host cannot give each job its own cgroup.
  */
 export async function startWorker(input: StartWorkerOptions): Promise<WorkerHandle> {
     const options = resolveOptions(input, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
@@ -60,6 +62,7 @@ export async function startWorker(input: StartWorkerOptions): Promise<WorkerHand
     }
 
     const logger: Logger = (options.logger ?? createLogger(config.logLevel, 'collab-worker')).child({ worker: id });
+    setUpSandboxHost({ config, cgroupRoot: options.cgroupRoot, logger });
     sweepStaleJobDirs().then(
         (removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'removed job directories left by stopped workers'),
         (error: Error) => logger.warn({ err: error.message }, 'cannot sweep stale job directories'),

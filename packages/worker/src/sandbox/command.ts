@@ -2,13 +2,24 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
 import type { LanguageSpec, Rlimits } from '../languages.js';
+import { seccompFilter } from './seccomp.js';
 import type { SandboxMode } from './types.js';
 
 /** Where the job directory appears inside the sandbox. */
 export const SANDBOX_WORKDIR = '/work';
 
-/** Size of the private /tmp; tmpfs pages are RAM that RLIMIT_AS does not count. */
+/**
+ * Default size of everything a program can write: one tmpfs holding the
+ * working directory and `/tmp` (SANDBOX_DISK_MB). Its pages are RAM, charged
+ * to the job's memory cgroup.
+ */
 export const TMP_SIZE_BYTES = 64 * 1024 * 1024;
+
+/** Where `/tmp` points inside the sandbox: a directory of the working directory's tmpfs. */
+export const SANDBOX_TMP = `${SANDBOX_WORKDIR}/.tmp`;
+
+/** The descriptor on which bwrap reads the seccomp filter. */
+export const SECCOMP_FD = 4;
 
 const PATH = '/usr/local/bin:/usr/bin:/bin';
 const LANG = 'C.UTF-8';
@@ -35,7 +46,27 @@ export interface Invocation {
     args: string[];
     env: Record<string, string>;
     cwd: string;
+    /** Bytes the process reads on {@link SECCOMP_FD} (a pipe closed after them): bwrap's seccomp filter. */
+    seccomp?: Buffer;
 }
+
+/** What a run gets besides its language and rlimits. */
+export interface InvocationExtras {
+    /** Size of the writable area (working directory and /tmp together) in bwrap mode. */
+    diskBytes?: number;
+    /** `cgroup.procs` files the process joins before it execs anything (a job's cgroup). */
+    cgroupProcs?: readonly string[];
+}
+
+/** Shell that must exist for the cgroup join; dash when there, else /bin/sh. */
+const JOIN_SHELL = ['/usr/bin/dash', '/bin/sh'];
+
+/**
+ * Joins each cgroup given before `--` by writing 0 (this process) to its
+ * cgroup.procs, then execs the rest: every process the job forks later is
+ * born in the job's groups. A failed join ends it before the ready byte.
+ */
+const JOIN_SCRIPT = 'unset PWD OLDPWD; while [ "$1" != -- ]; do echo 0 >"$1" || exit 125; shift; done; shift; exec "$@"';
 
 /** How the limits are applied: dash's `ulimit` builtin, or a `prlimit` exec. */
 export type LimitsMethod = 'ulimit' | 'prlimit';
@@ -94,9 +125,12 @@ export function limitsWrapper(limits: Rlimits, method: LimitsMethod = defaultLim
     return [...prlimitArgs(limits), '/bin/sh', '-c', READY_SCRIPT, 'sh'];
 }
 
-function bwrapArgs(jobDir: string, spec: LanguageSpec): string[] {
+function bwrapArgs(jobDir: string, spec: LanguageSpec, diskBytes: number): string[] {
     const args = [
         '--unshare-all',
+        // an explicit user namespace, so nested ones can be refused (`unshare -U` fails)
+        '--unshare-user',
+        '--disable-userns',
         '--die-with-parent',
         '--new-session',
         '--clearenv',
@@ -115,12 +149,17 @@ function bwrapArgs(jobDir: string, spec: LanguageSpec): string[] {
     args.push(
         '--proc', '/proc',
         '--dev', '/dev',
-        '--size', String(TMP_SIZE_BYTES), '--tmpfs', '/tmp',
-        '--bind', jobDir, SANDBOX_WORKDIR,
+        // One size-capped tmpfs is all the program can write: the working directory, with /tmp in it.
+        '--size', String(diskBytes), '--tmpfs', SANDBOX_WORKDIR,
+        '--perms', '1777', '--dir', SANDBOX_TMP,
+        '--symlink', SANDBOX_TMP, '/tmp',
+        // The source stays on the host, read-only; nothing the program writes lands there.
+        '--ro-bind', path.join(jobDir, spec.fileName), path.join(SANDBOX_WORKDIR, spec.fileName),
         // bwrap's root and /dev are unbounded tmpfs: make them read-only once populated.
         '--remount-ro', '/dev',
         '--remount-ro', '/',
         '--chdir', SANDBOX_WORKDIR,
+        '--seccomp', String(SECCOMP_FD),
         '--',
     );
     return args;
@@ -151,9 +190,22 @@ export function findBwrap(): string | undefined {
     return undefined;
 }
 
+function joinShell(): string {
+    for (const shell of JOIN_SHELL) {
+        try {
+            accessSync(shell, constants.X_OK);
+            return shell;
+        } catch {
+            // try the next one
+        }
+    }
+    return JOIN_SHELL[JOIN_SHELL.length - 1]!;
+}
+
 /**
- * The full command line for one run: bwrap (or nothing, in `none` mode),
- * then the shell that applies the limits and signals readiness, then the
+ * The full command line for one run: the cgroup join (when the job has a
+ * cgroup), bwrap with its seccomp filter (or nothing, in `none` mode), then
+ * the shell that applies the limits and signals readiness, then the
  * interpreter.
  */
 export function buildInvocation(
@@ -163,17 +215,31 @@ export function buildInvocation(
     spec: LanguageSpec,
     limits: Rlimits,
     memoryMb: number,
+    extras: InvocationExtras = {},
 ): Invocation {
     const inner = [...limitsWrapper(limits), ...spec.command(memoryMb)];
+    let invocation: Invocation;
     if (mode === 'bwrap') {
         // bwrap starts with an empty environment: its pid-1 helper keeps the
         // environment it was given, readable by the program at /proc/1/environ.
-        return { file: bwrap, args: [...bwrapArgs(jobDir, spec), ...inner], env: {}, cwd: '/' };
+        const args = [...bwrapArgs(jobDir, spec, extras.diskBytes ?? TMP_SIZE_BYTES), ...inner];
+        invocation = { file: bwrap, args, env: {}, cwd: '/', seccomp: seccompFilter() };
+    } else {
+        invocation = {
+            file: inner[0]!,
+            args: inner.slice(1),
+            env: { PATH, HOME: jobDir, LANG },
+            cwd: jobDir,
+        };
     }
+    const procs = extras.cgroupProcs ?? [];
+    if (procs.length === 0) {
+        return invocation;
+    }
+    const shell = joinShell();
     return {
-        file: inner[0]!,
-        args: inner.slice(1),
-        env: { PATH, HOME: jobDir, LANG },
-        cwd: jobDir,
+        ...invocation,
+        file: shell,
+        args: ['-c', JOIN_SCRIPT, 'sh', ...procs, '--', invocation.file, ...invocation.args],
     };
 }

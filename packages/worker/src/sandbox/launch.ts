@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { constants as osConstants } from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 import type { Invocation } from './command.js';
 import { SandboxStartError } from './errors.js';
@@ -57,12 +57,18 @@ export const spawnDirectly: Launcher = (request) => {
         cwd: invocation.cwd,
         env: invocation.env,
         detached: true,
-        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        // fd 4, when there is a filter: bwrap's --seccomp reads it
+        stdio: invocation.seccomp ? ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],
         ...request.identity,
     });
     const streams = [child.stdin!, child.stdout!, child.stderr!, child.stdio[3] as Readable];
     for (const stream of streams) {
         stream.on('error', () => undefined);
+    }
+    if (invocation.seccomp) {
+        const filter = child.stdio[4] as Writable;
+        filter.on('error', () => undefined);
+        filter.end(invocation.seccomp);
     }
     // Every chunk goes on: the supervisor's CappedOutput keeps the first bytes and counts the rest.
     child.stdout!.on('data', (chunk: Buffer) => launched.emit('data', 'stdout', chunk));

@@ -2,7 +2,9 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 
 import { getLanguage } from '../languages.js';
+import type { JobCgroup } from './cgroups.js';
 import { buildInvocation, findBwrap } from './command.js';
+import { sandboxDefaults } from './defaults.js';
 import { SandboxStartError } from './errors.js';
 import { createJobDir, removeJobDir, sandboxIdentity } from './job-dir.js';
 import { spawnDirectly } from './launch.js';
@@ -20,6 +22,31 @@ function checkSpec(spec: RunSpec): void {
     if (spec.mode !== 'bwrap' && spec.mode !== 'none') {
         throw new RangeError(`unknown sandbox mode "${String(spec.mode)}"`);
     }
+    if (spec.diskMb !== undefined && (!Number.isInteger(spec.diskMb) || spec.diskMb <= 0)) {
+        throw new RangeError(`diskMb must be a positive integer, got ${spec.diskMb}`);
+    }
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The kernel killed a process of the job for its memory: the program failed
+ * (137 = 128 + SIGKILL when it otherwise exited 0), with a note on stderr.
+ */
+function withCgroupReport(result: RunResult, group: JobCgroup, memoryMb: number): RunResult {
+    const peak = group.peakMemoryBytes();
+    const report: RunResult = peak === undefined ? result : { ...result, peakMemoryBytes: peak };
+    const kills = group.oomKills();
+    if (kills === 0) {
+        return report;
+    }
+    const note = `collab: out of memory: the job's processes together reached memory_mb ${memoryMb}; the kernel killed ${kills} of them\n`;
+    const stderr = report.stderr.length === 0 || report.stderr.endsWith('\n') ? report.stderr : `${report.stderr}\n`;
+    return {
+        ...report,
+        stderr: stderr + note,
+        exitCode: report.outcome === 'exited' && report.exitCode === 0 ? 137 : report.exitCode,
+    };
 }
 
 async function requireExecutable(file: string, what: string): Promise<void> {
@@ -32,7 +59,8 @@ async function requireExecutable(file: string, what: string): Promise<void> {
 
 /**
  * Runs one program in a fresh job directory, in bubblewrap (`mode: 'bwrap'`)
- * or directly (`mode: 'none'`, development only), with rlimits, a wall-clock
+ * or directly (`mode: 'none'`, development only), in its own cgroup when the
+ * host has them (memory and processes bounded for the whole job), with rlimits, a wall-clock
  * kill of its whole process tree, and stdout/stderr capped at 64 KiB each.
  * The job directory is removed before the promise settles.
  *
@@ -56,11 +84,19 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     await requireExecutable(language.interpreter, `the ${language.language} interpreter`);
 
     const limits = language.limits(spec.timeoutMs, spec.memoryMb);
+    const defaults = sandboxDefaults();
+    const cgroups = spec.cgroups === undefined ? defaults.cgroups : spec.cgroups;
+    const diskMb = spec.diskMb ?? defaults.diskMb;
     const jobDir = await createJobDir(language.fileName, spec.code);
+    let group: JobCgroup | undefined;
     try {
-        const invocation = buildInvocation(spec.mode, bwrap, jobDir, language, limits, spec.memoryMb);
+        group = cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
+        const invocation = buildInvocation(spec.mode, bwrap, jobDir, language, limits, spec.memoryMb, {
+            diskBytes: diskMb === undefined ? undefined : diskMb * MiB,
+            cgroupProcs: group?.procsFiles,
+        });
         const identity = sandboxIdentity();
-        return await supervise(invocation, {
+        const result = await supervise(invocation, {
             stdin: spec.stdin,
             timeoutMs: spec.timeoutMs,
             signal: spec.signal,
@@ -68,7 +104,9 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
             identity,
             launcher: spec.launcher ?? defaultLauncher(identity) ?? spawnDirectly,
         });
+        return group ? withCgroupReport(result, group, spec.memoryMb) : result;
     } finally {
+        await group?.remove();
         await removeJobDir(jobDir).catch((error: unknown) => {
             process.emitWarning(`cannot remove job directory ${jobDir}: ${String(error)}`);
         });

@@ -4,7 +4,8 @@
  * worker's size, and the worker's event loop never waits for a fork.
  *
  * Protocol, one JSON object per line. In (stdin):
- * `{"id", "file", "args", "env", "cwd", "stdin", "cap"}` starts a process;
+ * `{"id", "file", "args", "env", "cwd", "stdin", "cap", "seccomp"}` starts a
+ * process (`seccomp`, base64, is readable on its fd 4, then EOF);
  * `{"id", "drop": true}` stops reading its pipes. Out (stdout):
  * `{"id", "pid"}` or `{"id", "error"}`; `{"id", "fd": 1|2, "data": base64}`
  * (at most `cap` bytes per stream, the rest is read and counted);
@@ -59,11 +60,22 @@ class Job:
             if not self.silent:
                 send({'id': self.id, 'closed': True, 'dropped': [self.dropped[1], self.dropped[2]]})
 
+def filter_pipe(data):
+    # The filter is a few hundred bytes: it fits the pipe's buffer, then EOF.
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, data)
+    finally:
+        os.close(write_end)
+    return read_end
+
 def start(request):
     job = Job(request)
     pipes = [os.pipe() for _ in range(4)]
     child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
     mine = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
+    if request.get('seccomp'):
+        child_ends.append(filter_pipe(base64.b64decode(request['seccomp'])))
     actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(child_ends)]
     try:
         os.chdir(request['cwd'])
@@ -167,8 +179,8 @@ def main():
     os.chdir('/')
     # Whatever the worker inherited and passed on stays out of the sandboxes.
     os.closerange(3, os.sysconf('SC_OPEN_MAX'))
-    # Pipes must never land on fds 0-3, which the children get by dup2.
-    while os.open('/dev/null', os.O_RDONLY | os.O_CLOEXEC) < 3:
+    # Pipes must never land on fds 0-4, which the children get by dup2.
+    while os.open('/dev/null', os.O_RDONLY | os.O_CLOEXEC) < 4:
         pass
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

@@ -69,7 +69,8 @@ export class Spawner {
         this.#running.set(id, launched);
         this.#hold(true);
         const { invocation } = request;
-        this.#send({ id, file: invocation.file, args: invocation.args, env: invocation.env, cwd: invocation.cwd, stdin: request.stdin, cap: request.capBytes });
+        const seccomp = invocation.seccomp?.toString('base64');
+        this.#send({ id, file: invocation.file, args: invocation.args, env: invocation.env, cwd: invocation.cwd, stdin: request.stdin, cap: request.capBytes, seccomp });
         return launched;
     };
 

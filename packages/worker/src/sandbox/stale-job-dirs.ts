@@ -22,15 +22,25 @@ function isAlive(pid: number): boolean {
     }
 }
 
+/**
+ * Whether `creator` (`<pid namespace>.<pid>`, see jobDirCreator) is a process
+ * of this PID namespace, other than this one, that is gone; undefined when
+ * this process cannot tell (another namespace).
+ */
+export function creatorIsGone(creator: string): boolean | undefined {
+    const tag = /^(\w+)\.(\d+)$/.exec(creator);
+    const [namespace] = jobDirCreator().split('.');
+    if (!tag || tag[1] !== namespace) {
+        return undefined;
+    }
+    const pid = Number(tag[2]);
+    return pid !== process.pid && !isAlive(pid);
+}
+
 /** Whether the directory `name`, last changed at `mtimeMs`, belongs to no live run. */
 export function isStale(name: string, mtimeMs: number, now: number = Date.now()): boolean {
-    const tag = /^(\w+)\.(\d+)-/.exec(name.slice(JOB_DIR_PREFIX.length));
-    const [namespace] = jobDirCreator().split('.');
-    if (tag && tag[1] === namespace) {
-        const pid = Number(tag[2]);
-        return pid !== process.pid && !isAlive(pid);
-    }
-    return now - mtimeMs > UNTRACKED_STALE_MS;
+    const creator = /^(\w+\.\d+)-/.exec(name.slice(JOB_DIR_PREFIX.length))?.[1];
+    return (creator === undefined ? undefined : creatorIsGone(creator)) ?? now - mtimeMs > UNTRACKED_STALE_MS;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Language } from '../languages.js';
+import type { CgroupHost } from './cgroups.js';
 import type { Launcher } from './launch.js';
 
 /** Which isolation a run gets: `bwrap` in production, `none` for development only. */
@@ -17,7 +18,7 @@ export interface RunSpec {
     stdin?: string;
     /** Wall-clock limit; the whole process tree is killed when it passes. */
     timeoutMs: number;
-    /** Memory budget (address space for python and bash, heap plus a fixed reserve for node). */
+    /** Memory of the whole job, every process together (its cgroup), and each process's address space or heap. */
     memoryMb: number;
     /** Isolation; `none` runs the interpreter directly and must never be used in production. */
     mode: SandboxMode;
@@ -27,6 +28,10 @@ export interface RunSpec {
     onOutput?: (stream: OutputStream, chunk: string) => void;
     /** How the sandbox process is started (default: the spawner, or node's spawn without the system Python). */
     launcher?: Launcher;
+    /** Where the job's cgroup is made; null for none (default: the worker's, see setSandboxDefaults). */
+    cgroups?: CgroupHost | null;
+    /** Size of everything the program can write, working directory and /tmp together (bwrap mode; default 64). */
+    diskMb?: number;
 }
 
 /** How a run ended. */
@@ -46,4 +51,6 @@ export interface RunResult {
     durationMs: number;
     /** Whether the program ended by itself, by the wall clock, or by cancellation. */
     outcome: RunOutcome;
+    /** The most memory the job's processes used at once, when it ran in a cgroup that reports it. */
+    peakMemoryBytes?: number;
 }

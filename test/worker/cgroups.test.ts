@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+
+import { startWorker } from '@collab/worker';
+
+import {
+    CgroupHost,
+    CgroupsUnavailableError,
+    runProgram,
+    SandboxStartError,
+    type RunResult,
+    type RunSpec,
+} from '../../packages/worker/src/sandbox/index.js';
+import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
+import { testConfig } from '../helpers/config.js';
+
+const MiB = 1024 * 1024;
+const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
+
+function run(spec: Partial<RunSpec> & Pick<RunSpec, 'language' | 'code'>): Promise<RunResult> {
+    return runProgram({ timeoutMs: 20_000, memoryMb: 256, mode: 'bwrap', cgroups, ...spec });
+}
+
+/** Job groups of this process (other test files' workers share the parent group). */
+function groupsOfThisProcess(): string[] {
+    return cgroups.jobGroups().filter((name) => name.includes(`.${process.pid}-`));
+}
+
+const FORK_8_X_200 = [
+    'import os, sys',
+    'kids = []',
+    'for i in range(8):',
+    '    pid = os.fork()',
+    '    if pid == 0:',
+    '        block = bytearray(200 * 1024 * 1024)',
+    '        for at in range(0, len(block), 4096): block[at] = 1',
+    '        os._exit(0)',
+    '    kids.append(pid)',
+    'failed = sum(1 for pid in kids if os.waitpid(pid, 0)[1] != 0)',
+    "print('children failed:', failed)",
+].join('\n');
+
+describe('per-job cgroups (cgroup v1 memory and pids on this host)', { timeout: 120_000 }, () => {
+    it('are found at /sys/fs/cgroup with a collab parent group in memory and pids', () => {
+        assert.equal(cgroups.version, 1);
+        assert.deepEqual(cgroups.parents, ['/sys/fs/cgroup/memory/collab', '/sys/fs/cgroup/pids/collab']);
+    });
+
+    it('bound the memory of every process of a job together: 8 children of 200 MiB under memory_mb 256 fail the job', async () => {
+        const result = await run({ language: 'python', code: FORK_8_X_200 });
+        assert.equal(result.outcome, 'exited');
+        // The parent exited 0 itself: the OOM kill in its group makes the job a failure.
+        assert.equal(result.exitCode, 137, result.stdout + result.stderr);
+        assert.match(result.stdout, /children failed: [1-8]\n/);
+        assert.match(result.stderr, /out of memory: the job's processes together reached memory_mb 256/);
+        assert.ok(result.peakMemoryBytes !== undefined && result.peakMemoryBytes <= 256 * MiB, `peak ${result.peakMemoryBytes}`);
+        assert.ok(result.peakMemoryBytes > 200 * MiB, 'the children were charged to the job');
+    });
+
+    it('bound node Buffers: javascript with memory_mb 32 cannot hold 600 MiB, though it runs within 32', async () => {
+        const hello = await run({ language: 'javascript', code: 'console.log("hello")', memoryMb: 32 });
+        assert.equal(hello.exitCode, 0, hello.stderr);
+        assert.equal(hello.stdout, 'hello\n');
+
+        const result = await run({
+            language: 'javascript',
+            code: 'const held = []; for (let i = 0; i < 600; i++) held.push(Buffer.alloc(1 << 20, 1)); console.log("held", held.length)',
+            memoryMb: 32,
+        });
+        assert.equal(result.outcome, 'exited');
+        assert.notEqual(result.exitCode, 0);
+        assert.doesNotMatch(result.stdout, /held/);
+        assert.ok(result.peakMemoryBytes! <= 32 * MiB);
+    });
+
+    it('bound the processes of a job: a fork bomb stays within its own job', async () => {
+        const bomb = run({
+            language: 'python',
+            code: [
+                'import os, sys, time',
+                'n = 0',
+                'for _ in range(10000):',
+                '    try:',
+                '        if os.fork() == 0:',
+                '            time.sleep(30); os._exit(0)',
+                '        n += 1',
+                '    except OSError:',
+                '        break',
+                'print("forked", n, flush=True)',
+                'time.sleep(30)',
+            ].join('\n'),
+            timeoutMs: 10_000,
+        });
+        // The bomb's own group holds all its processes, at its bound.
+        let seen: { max: string; current: number } | undefined;
+        const deadline = Date.now() + 8000;
+        while (!seen && Date.now() < deadline) {
+            for (const name of groupsOfThisProcess()) {
+                const dir = path.join(cgroups.parents[1]!, name);
+                const current = Number(await readFile(path.join(dir, 'pids.current'), 'utf8').catch(() => '0'));
+                if (current >= 60) {
+                    seen = { max: (await readFile(path.join(dir, 'pids.max'), 'utf8')).trim(), current };
+                }
+            }
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const beside = await run({ language: 'python', code: 'print("beside")' });
+        assert.equal(beside.stdout, 'beside\n');
+        const result = await bomb;
+        assert.equal(result.outcome, 'timed_out');
+        assert.deepEqual(seen && { max: seen.max, within: seen.current <= 64 }, { max: '64', within: true });
+        const forked = Number(/forked (\d+)/.exec(result.stdout)?.[1]);
+        assert.ok(forked > 0 && forked <= 62, result.stdout + result.stderr);
+    });
+
+    it('leave no group behind, even when the program leaves processes running', async () => {
+        const before = groupsOfThisProcess();
+        await Promise.all([
+            run({ language: 'bash', code: 'sleep 30 & sleep 30 & echo started' }),
+            run({ language: 'python', code: 'import os\nif os.fork() == 0:\n    os.setsid()\n    import time; time.sleep(30)' }),
+            run({ language: 'python', code: 'while True: pass', timeoutMs: 300 }),
+        ]);
+        assert.deepEqual(groupsOfThisProcess(), before);
+        assert.deepEqual(before, []);
+    });
+
+    it('are joined before the program starts: every process of the job is in the group', async () => {
+        const result = await run({
+            language: 'bash',
+            code: 'cat /proc/self/cgroup | grep -E "memory|pids"; (cat /proc/self/cgroup | grep memory) & wait',
+        });
+        assert.equal(result.exitCode, 0, result.stderr);
+        // A cgroup namespace: the job's own group is its root.
+        assert.equal(result.stdout, '8:pids:/\n4:memory:/\n4:memory:/\n');
+    });
+});
+
+describe('a host without per-job cgroups', { timeout: 30_000 }, () => {
+    let empty: string;
+    after(async () => {
+        await rm(empty, { recursive: true, force: true });
+    });
+
+    it('is said to have none', async () => {
+        empty = await mkdtemp(path.join(os.tmpdir(), 'collab-no-cgroups-'));
+        assert.throws(() => CgroupHost.open({ root: empty }), CgroupsUnavailableError);
+        assert.deepEqual(await readdir(empty), []);
+    });
+
+    it('stops the worker from starting in production, with one line saying what to enable', async () => {
+        const config = { ...testConfig(), nodeEnv: 'production', sandbox: 'bwrap' as const };
+        await assert.rejects(startWorker({ config, cgroupRoot: empty }), (error: Error) => {
+            assert.ok(error instanceof SandboxStartError);
+            assert.equal(
+                error.message,
+                'per-job cgroups unavailable: mount cgroup v1 memory+pids writable by this user, or run under systemd with Delegate=yes (cgroup v2)',
+            );
+            return true;
+        });
+    });
+});
