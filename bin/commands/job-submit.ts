@@ -32,7 +32,7 @@ export function register(job: Command): void {
         ))
         .action(action<[string?], Options>(() => 'submit the job', async (ctx, [dash], options) => {
             const code = await readSource({ file: options.file, inline: options.code, inlineFlag: '--code C', dash });
-            const client = options.wait ? await ctx.liveClient() : ctx.client();
+            const client = ctx.client();
             const queued = await ctx.spin('Submitting', () => client.jobs.submit({ code, language: options.language, workspace_id: options.workspace, timeout_ms: options.timeout }));
             if (options.wait) {
                 return waitAndPrint(ctx, queued.job_id);

@@ -89,7 +89,7 @@ Output: one line per event, "#seq event user payload" (presence events have no s
 or with --json one envelope per line. Connection notices go to stderr.
 `)
         .action(action<[number], Options>((workspace) => `follow workspace ${workspace}`, async (ctx, [workspace], options) => {
-            await follow(await ctx.liveClient(), workspace, options.since, ctx.json, ctx.interactive);
+            await follow(ctx.client(), workspace, options.since, ctx.json, ctx.interactive);
             return nothing();
         }));
 }

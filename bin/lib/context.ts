@@ -1,4 +1,4 @@
-import { CollabClient, type TokenPair, type WebSocketConstructor } from '@collab/sdk';
+import { CollabClient, type TokenPair } from '@collab/sdk';
 
 import { ConfigStore } from './config.js';
 import { CliError, UsageError, type Situation } from './errors.js';
@@ -35,7 +35,6 @@ export class Context {
     readonly json: boolean;
     readonly store: ConfigStore;
     #client?: CollabClient;
-    #WebSocket?: WebSocketConstructor;
 
     constructor(options: GlobalOptions, env: NodeJS.ProcessEnv = process.env) {
         this.json = options.json === true;
@@ -64,8 +63,7 @@ export class Context {
             baseUrl: this.server,
             token: envToken ?? saved!.access,
             refreshToken: saved?.refresh,
-            refresh: saved && ((held, send) => this.#refreshSaved(saved.user_id, held, send)),
-            WebSocket: this.#WebSocket
+            refresh: saved && ((held, send) => this.#refreshSaved(saved.user_id, held, send))
         });
         return this.#client;
     }
@@ -85,16 +83,6 @@ export class Context {
             this.store.saveTokens(this.server, tokens);
             return tokens;
         });
-    }
-
-    /** {@link client}, able to open WebSockets (`realtime`, live `jobs.wait`): loads the `ws` package first. */
-    async liveClient(): Promise<CollabClient> {
-        if (!this.#WebSocket) {
-            this.#WebSocket = (await import('ws')).default;
-            this.#client = undefined;
-        }
-
-        return this.client();
     }
 
     /** A client without credentials (for logging in). */

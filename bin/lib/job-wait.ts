@@ -26,7 +26,7 @@ function outcome(job: Job): { code: number; sentence?: string } {
  * program's, 124 when it timed out, 1 when it was cancelled or could not run.
  */
 export async function waitAndPrint(ctx: Context, jobId: string): Promise<Output> {
-    const client = await ctx.liveClient();
+    const client = ctx.client();
     const job = await ctx.spin(`Job ${jobId} queued`, (setText) => client.jobs.wait(jobId, {
         onStatus: (status) => setText(`Job ${jobId} ${status}`)
     }));

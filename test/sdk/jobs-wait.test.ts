@@ -55,8 +55,10 @@ describe('client.jobs.wait()', { timeout: 120_000 }, () => {
         assert.ok(Date.now() - started < 2_000);
     });
 
-    it('falls back to polling without a WebSocket implementation', async () => {
-        const polling = new CollabClient({ baseUrl: t.server.info.uri, token: user.access, refreshToken: user.refresh });
+    it('falls back to polling when no WebSocket can be opened', async () => {
+        const refused = gate();
+        refused.block();
+        const polling = new CollabClient({ baseUrl: t.server.info.uri, token: user.access, refreshToken: user.refresh, WebSocket: refused.WebSocket });
         const { job_id: id } = await polling.jobs.submit({ code: 'print("polled")', language: 'python' });
         const job = await polling.jobs.wait(id);
         assert.equal(job.stdout, 'polled\n');

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
+import { build } from 'esbuild';
+
 import { run } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -13,13 +15,15 @@ const root = fileURLToPath(new URL('../../packages/sdk/', import.meta.url));
 const sources = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).filter((file) => file.endsWith('.ts'));
 
 describe('the @collab/sdk package', () => {
-    it('uses no Node built-in, so that it runs in browsers', () => {
+    it('uses no Node built-in, so that it runs in browsers (ws only in the Node platform module)', () => {
         const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
         for (const file of sources) {
             const text = readFileSync(join(root, 'src', file), 'utf8');
             for (const [, specifier] of text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) {
                 assert.ok(!builtins.has(specifier!), `${file} imports ${specifier}`);
-                assert.ok(specifier!.startsWith('.') || specifier === '@hapi/nes' || specifier!.startsWith('@hapi/nes/'), `${file} imports ${specifier}`);
+                const allowed = specifier!.startsWith('.') || specifier === '#platform/websocket' || specifier!.startsWith('@hapi/nes/')
+                    || (specifier === 'ws' && file === join('platform', 'websocket.node.ts'));
+                assert.ok(allowed, `${file} imports ${specifier}`);
             }
 
             assert.doesNotMatch(text, /\b(process|Buffer|require|__dirname)\b[.(]/, file);
@@ -31,7 +35,14 @@ describe('the @collab/sdk package', () => {
         assert.equal(pkg.type, 'module');
         assert.deepEqual((pkg.files as string[]).filter((entry) => !entry.startsWith('!')), ['dist']);
         assert.deepEqual((pkg.exports as Record<string, unknown>)['.'], { source: './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' });
-        assert.deepEqual(Object.keys(pkg.dependencies as object), ['@hapi/nes']);
+        assert.deepEqual(Object.keys(pkg.dependencies as object), ['@hapi/nes', 'ws']);
+    });
+
+    it('bundles for browsers without ws or any Node module', async () => {
+        const bundle = await build({ entryPoints: [join(root, 'src', 'index.ts')], bundle: true, platform: 'browser', format: 'esm', conditions: ['source'], write: false, logLevel: 'silent' });
+        const text = bundle.outputFiles[0]!.text;
+        assert.doesNotMatch(text, /websocket\.node|PerMessageDeflate|require\("(node:)?\w+"\)/);
+        assert.match(text, /globalThis\.WebSocket/);
     });
 });
 
@@ -58,7 +69,7 @@ describe('the packed @collab/sdk and @collab/cli', { timeout: 240_000 }, () => {
         for (const tarball of tarballs) {
             const listed = (await sh('tar', ['-tzf', tarball])).stdout.split('\n').filter(Boolean);
             assert.ok(listed.includes('package/dist/index.js') || listed.includes('package/dist/collab.js'), tarball);
-            assert.deepEqual(listed.filter((file) => !/^package\/(dist\/|package\.json$|README|LICENSE)/.test(file)), [], `${tarball} ships only dist`);
+            assert.deepEqual(listed.filter((file) => !/^package\/(dist\/|package\.json$|launch\.js$|README|LICENSE)/.test(file)), [], `${tarball} ships only dist (and the CLI its launcher)`);
         }
 
         const install = await sh('npm', ['install', ...tarballs.map((file) => `./${file}`), '--no-audit', '--no-fund']);
@@ -80,11 +91,10 @@ describe('the packed @collab/sdk and @collab/cli', { timeout: 240_000 }, () => {
         assert.equal(JSON.parse(whoami.stdout).email, email);
     });
 
-    it('imports @collab/sdk from the installed tarball: logs in, and subscribes over ws', async () => {
+    it('imports @collab/sdk from the installed tarball: logs in, and subscribes with no WebSocket option', async () => {
         const script = `
             import { CollabClient } from '@collab/sdk';
-            import WebSocket from 'ws';
-            const client = new CollabClient({ baseUrl: process.argv[1], WebSocket });
+            const client = new CollabClient({ baseUrl: process.argv[1] });
             await client.auth.login({ email: process.argv[2], password: 'correct horse battery' });
             const project = await client.projects.create({ name: 'packed' });
             const workspace = await client.workspaces.create(project.id, { name: 'W' });

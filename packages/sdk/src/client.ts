@@ -21,7 +21,7 @@ import type { TokenPair } from './types.js';
  * const stop = await client.realtime.subscribe(31, (event) => console.log(event.seq, event.event));
  * ```
  *
- * On Node 20 pass `WebSocket` (from the `ws` package) for `realtime` and live `jobs.wait`.
+ * `realtime` and live `jobs.wait` use the platform's WebSocket, or on Node 20 the `ws` package, loaded when first needed.
  */
 export class CollabClient {
     /** Accounts and sessions. */

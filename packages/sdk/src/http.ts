@@ -25,8 +25,8 @@ export interface CollabClientOptions {
     /** Retries of idempotent requests on 429, 5xx and network errors (default 2). */
     maxRetries?: number;
     /**
-     * The WebSocket class `client.realtime` and `jobs.wait` use: the platform's by default
-     * (browsers, Node 22+). On Node 20 pass the default export of the `ws` package.
+     * The WebSocket class `client.realtime` and `jobs.wait` use. By default the platform's
+     * (browsers, Node 22+), or on Node 20 the `ws` package's, loaded on first use.
      */
     WebSocket?: WebSocketConstructor;
 }

@@ -1,4 +1,5 @@
 import nes from '@hapi/nes/lib/client.js';
+import { platformWebSocket } from '#platform/websocket';
 
 /** A WebSocket class: the platform's (browsers, Node 22+) or the `ws` package's default export. */
 export interface WebSocketConstructor {
@@ -45,13 +46,14 @@ interface NesClientClass {
 const Client = (nes as unknown as { Client: NesClientClass }).Client;
 
 /**
- * A new nes client on `WebSocket` (the platform's when not given). The nes client reads its
- * WebSocket class from one static property when it connects, so it is set for each client.
+ * A new nes client on `WebSocket` (when not given: the platform's, or the `ws` package on Node).
+ * The nes client reads its WebSocket class from one static property when it connects, so it
+ * is set for each client.
  */
-export function nesClient(url: string, WebSocket: WebSocketConstructor | undefined, requestTimeoutMs: number): NesClient {
-    const Impl = WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+export async function nesClient(url: string, WebSocket: WebSocketConstructor | undefined, requestTimeoutMs: number): Promise<NesClient> {
+    const Impl = WebSocket ?? await platformWebSocket();
     if (!Impl) {
-        throw new TypeError('No WebSocket implementation: pass one as the WebSocket option of new CollabClient() (on Node 20: the ws package)');
+        throw new TypeError('No WebSocket implementation: pass one as the WebSocket option of new CollabClient()');
     }
 
     Client.WebSocket = Impl;

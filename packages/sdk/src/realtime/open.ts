@@ -34,7 +34,7 @@ export async function openSocket(options: OpenOptions): Promise<NesClient> {
     const { transport } = options;
     let token = await freshToken(transport, options.forceRefresh);
     for (let retried = false; ; retried = true) {
-        const client = nesClient(options.url, options.WebSocket, REQUEST_TIMEOUT_MS);
+        const client = await nesClient(options.url, options.WebSocket, REQUEST_TIMEOUT_MS);
         client.onDisconnect = (_willReconnect, log) => options.onClose(client, log);
         try {
             await client.connect({ auth: token ? { headers: { authorization: `Bearer ${token}` } } : undefined, reconnect: false, timeout: CONNECT_TIMEOUT_MS });
