@@ -2,7 +2,32 @@ import { redactUrl } from '@collab/core';
 import type { Plugin, Request } from '@hapi/hapi';
 import HapiPino from 'hapi-pino';
 
-/** Request logging through pino with credentials redacted, `?token=` in URLs included. */
+declare module '@hapi/hapi' {
+    interface RequestApplicationState {
+        /** This request's id: a sane incoming `X-Request-Id`, else hapi's own. */
+        requestId?: string;
+    }
+}
+
+const SANE_ID = /^[\w.:-]{1,128}$/;
+
+/** The request's id, chosen once: a client's or proxy's `X-Request-Id` when it is short and plain, else hapi's. */
+export function requestId(request: Request): string {
+    let id = request.app.requestId;
+    if (id === undefined) {
+        const incoming: unknown = request.headers['x-request-id'];
+        id = typeof incoming === 'string' && SANE_ID.test(incoming) ? incoming : request.info.id;
+        request.app.requestId = id;
+    }
+
+    return id;
+}
+
+/**
+ * Request logging through pino with credentials redacted, `?token=` in URLs
+ * included. Every response carries `X-Request-Id`, and every log line of the
+ * request names it (`req.id`), so a user's error report finds its log lines.
+ */
 export const loggingPlugin: Plugin<void> = {
     name: 'collab-logging',
     version: '1.0.0',
@@ -18,15 +43,29 @@ export const loggingPlugin: Plugin<void> = {
                 // hapi-pino's default wrapping builds pino's full request and response objects (every header) first.
                 wrapSerializers: false,
                 serializers: {
-                    req: (req: { method: string; url: string; remoteAddress?: string }) => ({
+                    req: (req: { id?: string; method: string; url: string; remoteAddress?: string }) => ({
+                        id: req.id,
                         method: req.method,
                         url: redactUrl(req.url),
                         remoteAddress: req.remoteAddress
                     }),
                     res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
                 },
-                getChildBindings: (request: Request) => ({ req: { method: request.method, url: request.raw.req.url ?? '', remoteAddress: request.info.remoteAddress } })
+                getChildBindings: (request: Request) => ({ req: { id: requestId(request), method: request.method, url: request.raw.req.url ?? '', remoteAddress: request.info.remoteAddress } })
             }
+        });
+
+        server.ext('onPreResponse', (request, h) => {
+            const response = request.response;
+            const id = requestId(request);
+            if ('isBoom' in response && response.isBoom) {
+                response.output.headers['x-request-id'] = id;
+            }
+            else {
+                (response as { header(name: string, value: string): unknown }).header('x-request-id', id);
+            }
+
+            return h.continue;
         });
     }
 };
