@@ -52,7 +52,7 @@ describe('NUL characters in requests', () => {
         const redis = new Redis(REDIS_URL);
         await advertiseWorker(redis, t.config.redisPrefix, {
             id: 'fake-worker', languages: ['python'], versions: { python: '3' }, concurrency: 1, running: 0, last_seen: new Date().toISOString()
-        });
+        }, 600_000);
         redis.disconnect();
     });
 

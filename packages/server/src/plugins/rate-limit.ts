@@ -174,7 +174,8 @@ function addHeaders(request: Request, quota: Quota): void {
     };
     const response = request.response;
     if (Boom.isBoom(response)) {
-        if (response.output.statusCode === 429) {
+        // A 429 of another limit (the job quota) keeps its own Retry-After.
+        if (response.output.statusCode === 429 && !response.output.headers['Retry-After']) {
             headers['Retry-After'] = String(Math.max(1, Math.ceil((quota.resetAt - Date.now()) / 1000)));
         }
 

@@ -8,7 +8,7 @@ import { insertJob, type SubmitBody } from '../jobs/submit.js';
 import { withDatabase } from '../jobs/unavailable.js';
 import { decodeCursor, nextPageUrl, type PageQuery } from '../pagination.js';
 import { caller } from '../plugins/auth.js';
-import { errors } from '../schemas/common.js';
+import { errorBody, errors } from '../schemas/common.js';
 import { job, jobList, jobParams, jobQuery, languageList, submitHeaders, submitJob, submitted } from '../schemas/jobs.js';
 
 const tags = ['api', 'jobs'];
@@ -66,7 +66,7 @@ async function submit(request: Request, h: ResponseToolkit) {
             requireRole(role, WRITER_ROLES, 'submitting jobs in this workspace');
         }
 
-        return insertJob(server.app.db, user.id, body, key);
+        return insertJob(server.app.db, user.id, body, { key, limit: server.app.config.jobsMaxActivePerUser });
     });
     if (!created) {
         return h.response({ message: 'Job already submitted with this Idempotency-Key', job_id: row.id, status: row.status }).code(200);
@@ -117,8 +117,21 @@ export const jobRoutes: ServerRoute[] = [
             tags,
             description: 'Queue a program to run in the sandbox. 202 with its job_id; with an Idempotency-Key already used for the same body within 24 h, 200 with that job. '
                 + 'code and stdin over 64 KiB are 413; an unknown language is 400 listing the languages of live workers (none when no worker runs). '
-                + 'While the database is down: 503, nothing queued. While Redis is down: 202, the job stays queued and is enqueued once Redis is back.',
-            plugins: { 'hapi-swagger': { responses: { 200: { description: 'The job of an earlier submit with this Idempotency-Key', schema: submitted }, ...errors(400, 401, 403, 404, 409, 413, 429, 503) } } },
+                + 'While the database is down: 503, nothing queued. While Redis is down: 202, the job stays queued and is enqueued once Redis is back. '
+                + 'A caller with JOBS_MAX_ACTIVE_PER_USER (default 20) jobs queued or running gets 429 and nothing is queued; a repeated Idempotency-Key still gets its job (200).',
+            plugins: {
+                'hapi-swagger': {
+                    responses: {
+                        200: { description: 'The job of an earlier submit with this Idempotency-Key', schema: submitted },
+                        ...errors(400, 401, 403, 404, 409, 413, 503),
+                        429: {
+                            description: 'Rate limited, or the caller\'s job quota is full (JOBS_MAX_ACTIVE_PER_USER queued or running). '
+                                + 'Retry-After: seconds until the first running job reaches its time limit (1 to 60), or 10 when all are queued',
+                            schema: errorBody
+                        }
+                    }
+                }
+            },
             validate: { payload: submitJob, headers: submitHeaders },
             response: { status: { 200: submitted, 202: submitted } },
             handler: submit
