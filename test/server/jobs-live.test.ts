@@ -109,3 +109,120 @@ describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {
         await assert.rejects(outsider.subscribe('/jobs/job_doesnotexist00', () => undefined), (err: { statusCode?: number }) => err.statusCode === 404);
     });
 });
+
+/** Job subscriptions are revoked like workspace ones when the subscriber loses access (DESIGN §5). */
+describe('nes /jobs/{job_id} when access is lost', { timeout: 60_000 }, () => {
+    let t: TestServer;
+    let redis: Redis;
+    let admin: TestUser;
+    const clients: Array<InstanceType<typeof Client>> = [];
+
+    async function connect(user: TestUser) {
+        const client = new Client(`ws://127.0.0.1:${t.server.info.port}`);
+        client.onError = () => undefined;
+        clients.push(client);
+        await client.connect({ auth: { headers: { authorization: `Bearer ${user.access}` } }, reconnect: false });
+        return client;
+    }
+
+    /** A project of `owner` with `member` as collaborator, a workspace, and a running job of the owner there. */
+    async function runningJob(owner: TestUser, member: TestUser) {
+        const project = await t.call('POST', '/api/projects/projects/', { token: owner.access, payload: { name: 'P' } });
+        const projectId = (project.result as { id: number }).id;
+        await t.call('POST', `/api/projects/projects/${projectId}/members/`, { token: owner.access, payload: { user_id: member.id, role: 'collaborator' } });
+        const workspace = await t.call('POST', `/api/projects/projects/${projectId}/workspaces/`, { token: owner.access, payload: { name: 'W' } });
+        const workspaceId = (workspace.result as { id: number }).id;
+        const id = `job_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+        await t.database.db('jobs').insert({ id, user_id: owner.id, workspace_id: workspaceId, language: 'python', code: 'while True: print(1)', timeout_ms: 10_000, memory_mb: 64, status: 'running', attempts: 1 });
+        return { projectId, workspaceId, id };
+    }
+
+    /** Subscribes and records updates, revokes and the socket's close. */
+    async function watch(user: TestUser, id: string) {
+        const client = await connect(user);
+        const updates: JobUpdate[] = [];
+        let revoked: unknown;
+        let closed = false;
+        client.onDisconnect = () => {
+            closed = true;
+        };
+        await client.subscribe(`/jobs/${id}`, (message, flags) => {
+            if ((flags as { revoked?: boolean }).revoked) {
+                revoked = message;
+            }
+            else {
+                updates.push(message as JobUpdate);
+            }
+        });
+        const outputs = () => updates.filter((u) => u.type === 'output').map((u) => u.type === 'output' && u.data);
+        return { client, updates, outputs, revoked: () => revoked, closed: () => closed };
+    }
+
+    /** Publishes an output chunk on the job's update channel, as the worker does. */
+    const print = (id: string, data: string) => redis.publish(jobKeys(t.config.redisPrefix).updates(id), JSON.stringify({ type: 'output', job_id: id, stream: 'stdout', data }));
+    const subscribers = async (id: string) => Number(((await redis.pubsub('NUMSUB', jobKeys(t.config.redisPrefix).updates(id))) as [string, number])[1]);
+
+    before(async () => {
+        t = await startTestServer({ listen: true });
+        redis = new Redis(REDIS_URL);
+        admin = await t.user('admin');
+        await t.database.db('users').where({ id: admin.id }).update({ is_admin: true });
+    });
+
+    after(async () => {
+        await Promise.all(clients.map((client) => client.disconnect()));
+        redis.disconnect();
+        await t.stop();
+    });
+
+    it('revokes a removed member\'s job subscription: no further output, while the submitter keeps receiving', async () => {
+        const [owner, member] = await Promise.all([t.user('owner'), t.user('member')]);
+        const { projectId, id } = await runningJob(owner, member);
+        const submitter = await watch(owner, id);
+        const removed = await watch(member, id);
+        await print(id, 'one\n');
+        await eventually(() => removed.outputs().length === 1 && submitter.outputs().length === 1, 5000, 'both to get the first output');
+
+        const res = await t.call('DELETE', `/api/projects/projects/${projectId}/members/${member.id}/`, { token: owner.access });
+        assert.equal(res.statusCode, 204, res.payload);
+        await eventually(() => removed.revoked() !== undefined, 5000, 'the revoke');
+        assert.match(JSON.stringify(removed.revoked()), /access to this job was removed/);
+        await print(id, 'two\n');
+        await eventually(() => submitter.outputs().length === 2, 5000, 'the submitter to get the second output');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.deepEqual(removed.outputs(), ['one\n']);
+        assert.equal(removed.closed(), false, 'the socket stays open');
+        assert.equal(removed.client.subscriptions().length, 0);
+        assert.equal((await t.call('GET', `/api/jobs/${id}/`, { token: member.access })).statusCode, 404);
+    });
+
+    it('revokes the members\' job subscriptions when the workspace is deleted; the submitter keeps the job', async () => {
+        const [owner, member] = await Promise.all([t.user('owner'), t.user('member')]);
+        const { workspaceId, id } = await runningJob(owner, member);
+        const submitter = await watch(owner, id);
+        const removed = await watch(member, id);
+        const res = await t.call('DELETE', `/api/projects/workspaces/${workspaceId}/`, { token: owner.access });
+        assert.equal(res.statusCode, 204, res.payload);
+        await eventually(() => removed.revoked() !== undefined, 5000, 'the revoke');
+        await print(id, 'after\n');
+        await eventually(() => submitter.outputs().length === 1, 5000, 'the submitter to get the output');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.deepEqual(removed.outputs(), []);
+        assert.equal(submitter.revoked(), undefined);
+    });
+
+    it('ends the job subscriptions of a deactivated account with its sockets, leaving no relay listener', async () => {
+        await Promise.all(clients.splice(0).map((client) => client.disconnect()));
+        const [owner, member] = await Promise.all([t.user('owner'), t.user('member')]);
+        const { id } = await runningJob(owner, member);
+        const removed = await watch(member, id);
+        assert.equal(await subscribers(id), 1);
+        const res = await t.call('PATCH', `/api/admin/users/${member.id}/`, { token: admin.access, payload: { is_active: false } });
+        assert.equal(res.statusCode, 200, res.payload);
+        await eventually(() => removed.closed(), 5000, 'the socket to close');
+        await print(id, 'after\n');
+        await eventually(async () => (await subscribers(id)) === 0, 5000, 'the relay to unsubscribe');
+        assert.deepEqual(removed.outputs(), []);
+        await eventually(() => t.server.plugins['collab-jobs'].relay.size === 0, 5000, 'no relay listener');
+    });
+});

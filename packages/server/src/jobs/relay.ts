@@ -1,13 +1,16 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import type { Nes } from '@hapi/nes';
-import { Job, jobKeys, parseJobUpdate, type JobUpdate } from '@collab/core';
+import { Job, JOB_ID_PATTERN, jobKeys, parseJobUpdate, type JobUpdate } from '@collab/core';
 import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
 
-import type { AuthUser } from '../context.js';
+import { CloseCode, type Connection, type JobSubscription } from '../realtime/connection.js';
+import { pubPrefix, serverMessage } from '../realtime/frames.js';
+import { nesConnection } from '../realtime/nes.js';
 
-/** Receives a job's updates. */
-export type JobUpdateListener = (update: JobUpdate) => void;
+/** Receives a job's updates: the parsed update and the JSON it came as. */
+export type JobUpdateListener = (update: JobUpdate, json: string) => void;
 
 /**
  * Fans a job's Redis update channel out to local listeners: one SUBSCRIBE
@@ -18,26 +21,49 @@ export class JobRelay {
     readonly #subscriber: Redis;
     readonly #keys: ReturnType<typeof jobKeys>;
     readonly #listeners = new Map<string, Set<JobUpdateListener>>();
+    readonly #onError: (err: Error) => void;
     readonly #onMessage = (channel: string, message: string): void => {
         if (!channel.startsWith(this.#keys.updatesPrefix)) {
             return;
         }
 
-        const update = parseJobUpdate(message);
-        for (const listener of (update && this.#listeners.get(update.job_id)) ?? []) {
-            listener(update!);
+        const jobId = channel.slice(this.#keys.updatesPrefix.length);
+        const listeners = this.#listeners.get(jobId);
+        const update = listeners && parseJobUpdate(message);
+        if (!update || update.job_id !== jobId) {
+            return;
+        }
+
+        for (const listener of [...listeners]) {
+            try {
+                listener(update, message);
+            }
+            catch (err) {
+                this.#onError(err as Error);
+            }
         }
     };
 
-    constructor(subscriber: Redis, prefix: string) {
+    constructor(subscriber: Redis, prefix: string, onError: (err: Error) => void = (err) => process.emitWarning(err)) {
         this.#subscriber = subscriber;
         this.#keys = jobKeys(prefix);
+        this.#onError = onError;
         subscriber.on('message', this.#onMessage);
     }
 
-    /** Listens to a job's updates; resolves once the channel is subscribed, to the function that stops listening. */
+    /** Jobs with local listeners (tests check that none is left behind). */
+    get size(): number {
+        return this.#listeners.size;
+    }
+
+    /**
+     * Listens to a job's updates; resolves once the channel is subscribed, to
+     * the function that stops listening (idempotent). A failed SUBSCRIBE
+     * leaves nothing behind.
+     */
     async subscribe(jobId: string, listener: JobUpdateListener): Promise<() => void> {
-        const entry: JobUpdateListener = (update) => listener(update);
+        const channel = this.#keys.updates(jobId);
+        const entry: JobUpdateListener = (update, json) => listener(update, json);
         let set = this.#listeners.get(jobId);
         if (!set) {
             set = new Set();
@@ -45,16 +71,31 @@ export class JobRelay {
         }
 
         set.add(entry);
-        await this.#subscriber.subscribe(this.#keys.updates(jobId));
-        return () => {
+        let active = true;
+        const stop = () => {
+            if (!active) {
+                return;
+            }
+
+            active = false;
             const current = this.#listeners.get(jobId);
             if (!current?.delete(entry) || current.size > 0) {
                 return;
             }
 
             this.#listeners.delete(jobId);
-            this.#subscriber.unsubscribe(this.#keys.updates(jobId)).catch(() => undefined);
+            this.#subscriber.unsubscribe(channel).catch(() => undefined);
         };
+
+        try {
+            await this.#subscriber.subscribe(channel);
+        }
+        catch (err) {
+            stop();
+            throw err;
+        }
+
+        return stop;
     }
 
     /** Drops every listener and stops reading the connection. */
@@ -72,37 +113,125 @@ export function statusOf(job: Job): JobUpdate {
 /**
  * Mounts the nes subscription `/jobs/{job_id}` (DESIGN §5): the submitter and
  * members of the job's workspace receive its {@link JobUpdate}s, status
- * changes and output, starting with its current status. The `collab-jobs`
- * plugin calls it when nes is registered before it.
+ * changes and output, starting with its current status. The subscription
+ * lives on the socket's connection: it counts toward the socket's
+ * subscription cap, and a membership change in the job's project re-checks
+ * it (see `realtime/control.ts`). The `collab-jobs` plugin calls it when nes
+ * is registered before it.
  */
 export function relayJobUpdates(server: Server): void {
     const relay = server.plugins['collab-jobs'].relay;
-    const stops = new Map<string, () => void>();
-    const key = (socket: Nes.Socket, path: string) => `${socket.id}\n${path}`;
     server.subscription('/jobs/{job_id}', {
-        onSubscribe: async (socket, path, params) => {
-            const user = socket.auth.credentials?.user as AuthUser | undefined;
-            const jobId = (params as { job_id: string }).job_id;
-            const visible = user && await Job.query(server.app.db).modify('visibleTo', user.id).select('id').findById(jobId);
-            if (!visible) {
-                throw Boom.notFound('Job not found');
-            }
-
-            stops.get(key(socket, path))?.();
-            stops.set(key(socket, path), await relay.subscribe(jobId, (update) => {
-                socket.publish(path, update).catch(() => undefined);
-            }));
-            // After nes has added the socket (it does once this resolves): whatever happened before is in the row.
-            setImmediate(() => {
-                Job.query(server.app.db).findById(jobId).then(
-                    (job) => job && socket.publish(path, statusOf(job)),
-                    () => undefined
-                );
-            });
-        },
+        onSubscribe: (socket, path, params) => subscribeToJob(server, relay, socket, path, String((params as { job_id?: unknown }).job_id ?? '')),
         onUnsubscribe: (socket, path) => {
-            stops.get(key(socket, path))?.();
-            stops.delete(key(socket, path));
+            nesConnection(socket)?.jobs.get(path)?.end();
         }
     });
+}
+
+async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socket, path: string, jobId: string): Promise<void> {
+    const connection = nesConnection(socket);
+    if (!connection) {
+        throw Boom.unauthorized('Connection requires authentication');
+    }
+
+    const verdict = connection.limiter.check();
+    if (verdict !== 'ok') {
+        if (verdict === 'close') {
+            connection.close(CloseCode.policy, 'rate limit exceeded');
+        }
+
+        throw Boom.tooManyRequests('Rate limit exceeded: slow down');
+    }
+
+    const max = server.plugins['collab-realtime'].settings.maxSubscriptions;
+    const claim = connection.claim(path, max);
+    if (!claim) {
+        throw Boom.tooManyRequests(`Too many subscriptions on this socket (at most ${max})`);
+    }
+
+    let stop: (() => void) | undefined;
+    try {
+        const found = await visibleJob(server.app.db, jobId, connection.user.id);
+        if (!found) {
+            throw Boom.notFound('Job not found');
+        }
+
+        const gone = () => connection.open ? Boom.conflict('Replaced by a later subscription to this job') : Boom.notFound('Socket closed');
+        if (!connection.holds(claim)) {
+            throw gone();
+        }
+
+        const prefix = pubPrefix(path);
+        let queue: string[] | null = [];
+        stop = await relay.subscribe(jobId, (_update, json) => {
+            if (queue) {
+                queue.push(json);
+            }
+            else {
+                connection.write(Buffer.from(`${prefix}${json}}`));
+            }
+        });
+        if (!connection.holds(claim)) {
+            throw gone();
+        }
+
+        // Read after subscribing: whatever happened before is in the row, whatever after is queued.
+        const job = await Job.query(server.app.db).findById(jobId);
+        if (!connection.holds(claim)) {
+            throw gone();
+        }
+
+        connection.jobs.get(path)?.end();
+        connection.jobs.set(path, jobSubscription(connection, socket, path, jobId, found.project_id, stop));
+        stop = undefined;
+        if (job) {
+            connection.write(Buffer.from(`${prefix}${JSON.stringify(statusOf(job))}}`));
+        }
+
+        const queued = queue;
+        queue = null;
+        for (const json of queued) {
+            connection.write(Buffer.from(`${prefix}${json}}`));
+        }
+    }
+    finally {
+        stop?.();
+        connection.settle(claim);
+    }
+}
+
+/** The job if the user may see it (submitter, or member of its workspace), with its workspace's project. */
+async function visibleJob(db: Knex, jobId: string, userId: number): Promise<{ project_id: number | null } | undefined> {
+    if (!JOB_ID_PATTERN.test(jobId)) {
+        return undefined;
+    }
+
+    const row = await Job.query(db)
+        .modify('visibleTo', userId)
+        .leftJoin('workspaces', 'workspaces.id', 'jobs.workspace_id')
+        .where('jobs.id', jobId)
+        .first()
+        .select('jobs.id', 'workspaces.project_id as project_id') as unknown as { project_id: number | null } | undefined;
+    return row && { project_id: row.project_id ?? null };
+}
+
+function jobSubscription(connection: Connection, socket: Nes.Socket, path: string, jobId: string, projectId: number | null, stop: () => void): JobSubscription {
+    const subscription: JobSubscription = {
+        connection,
+        jobId,
+        path,
+        projectId,
+        end: () => {
+            stop();
+            if (connection.jobs.get(path) === subscription) {
+                connection.jobs.delete(path);
+            }
+        },
+        revoke: (reason) => {
+            subscription.end();
+            socket.revoke(path, serverMessage('revoked', { code: 403, message: reason, job_id: jobId }), { ignoreClose: true }).catch(() => undefined);
+        }
+    };
+    return subscription;
 }

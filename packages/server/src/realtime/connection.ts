@@ -44,6 +44,30 @@ export interface Subscription {
     readonly path: string;
 }
 
+/** A job's updates a nes socket receives (`/jobs/{job_id}`). */
+export interface JobSubscription {
+    readonly connection: Connection;
+    readonly jobId: string;
+    /** The nes path, `/jobs/{job_id}`. */
+    readonly path: string;
+    /** The project of the job's workspace when subscribed (null: none); membership changes there re-check it. */
+    readonly projectId: number | null;
+    /** Stops the updates (idempotent). */
+    end(): void;
+    /** Stops the updates and tells the client why (nes `revoke`). */
+    revoke(reason: string): void;
+}
+
+/** A subscribe in flight, holding its slot (a workspace or a job path) on the socket. */
+export interface Claim {
+    readonly key: string;
+}
+
+/** The slot of a workspace's subscription: a socket holds one per workspace. */
+export function workspaceSlot(workspaceId: number): string {
+    return `workspace:${workspaceId}`;
+}
+
 /** What a connection needs from the server. */
 export interface ConnectionOptions {
     transport: Transport;
@@ -71,8 +95,11 @@ export abstract class Connection {
     readonly transport: Transport;
     readonly limiter: MessageLimiter;
     readonly subscriptions = new Set<Subscription>();
-    /** Open subscriptions per workspace (presence counts a user once per socket and workspace). */
+    /** Subscriptions per workspace, held or being resumed (presence counts a user once per socket and workspace). */
     readonly workspaces = new Map<number, number>();
+    /** Job subscriptions by path (nes). */
+    readonly jobs = new Map<string, JobSubscription>();
+    private readonly claims = new Map<string, Claim>();
     user: AuthUser;
     private readonly maxBufferedBytes: number;
     private readonly onSlow?: () => void;
@@ -139,6 +166,47 @@ export abstract class Connection {
             this.onSlow?.();
             this.close(CloseCode.slowConsumer, 'slow consumer: messages were not read fast enough');
         }
+    }
+
+    /**
+     * Reserves a subscription slot for a subscribe in flight: undefined when
+     * the socket already holds or reserves `max` slots besides `key`. The
+     * latest claim of a slot wins: an earlier one stops {@link holds | holding}.
+     */
+    claim(key: string, max: number): Claim | undefined {
+        const slots = new Set(this.claims.keys());
+        for (const workspaceId of this.workspaces.keys()) {
+            slots.add(workspaceSlot(workspaceId));
+        }
+
+        for (const path of this.jobs.keys()) {
+            slots.add(path);
+        }
+
+        if (!slots.has(key) && slots.size >= max) {
+            return undefined;
+        }
+
+        const claim = { key };
+        this.claims.set(key, claim);
+        return claim;
+    }
+
+    /** True while the socket is open and `claim` is the latest of its slot. */
+    holds(claim: Claim): boolean {
+        return this.open && this.claims.get(claim.key) === claim;
+    }
+
+    /** Ends a claim once its subscribe finished, either way. */
+    settle(claim: Claim): void {
+        if (this.claims.get(claim.key) === claim) {
+            this.claims.delete(claim.key);
+        }
+    }
+
+    /** Subscribes in flight (tests check that none is left behind). */
+    get claimed(): number {
+        return this.claims.size;
     }
 
     /** Closes with a code and reason; a peer that does not answer the close is cut off. */

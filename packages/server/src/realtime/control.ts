@@ -1,6 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
-import type { ControlMessage, Role } from '@collab/core';
+import { Job, type ControlMessage, type Role } from '@collab/core';
 
 import { workspaceAccess } from '../access.js';
 import { CloseCode, type Subscription } from './connection.js';
@@ -82,41 +82,65 @@ export function listenToControl(server: Server, hub: Hub): () => void {
  * Re-reads the role behind each affected subscription (one query per user
  * and workspace): no access any more → the subscription is revoked (nes
  * `revoke`, plain close 4403); another role → kept, and the client is told
- * with a `role` message (a viewer's writes are refused from now on).
+ * with a `role` message (a viewer's writes are refused from now on). Job
+ * subscriptions in the project's workspaces are revoked when the job is no
+ * longer visible to the user (submitter, or member of its workspace).
  */
 async function recheck(server: Server, hub: Hub, projectId: number, userId?: number): Promise<void> {
     const connections = userId === undefined ? hub.connections() : hub.connectionsOf(userId);
     const subs = connections.flatMap((connection) => [...connection.subscriptions]).filter((sub) => sub.projectId === projectId);
+    const jobs = connections.flatMap((connection) => [...connection.jobs.values()]).filter((job) => job.projectId === projectId);
     const roles = new Map<string, Promise<Role | null>>();
     const roleOf = (sub: Subscription) => {
         const key = `${sub.connection.user.id}:${sub.workspaceId}`;
         let role = roles.get(key);
         if (!role) {
-            role = workspaceAccess(server.app.db, sub.workspaceId, sub.connection.user.id).then(
-                (access) => access.role,
-                (err: unknown) => {
-                    if (Boom.isBoom(err) && err.output.statusCode === 404) {
-                        return null;
-                    }
-
-                    throw err;
-                });
+            role = currentRole(server, sub.workspaceId, sub.connection.user.id);
             roles.set(key, role);
         }
 
         return role;
     };
 
-    await Promise.all(subs.map(async (sub) => {
-        const role = await roleOf(sub);
-        if (role === null) {
-            hub.remove(sub);
-            sub.connection.revoke(sub, 'Your access to this workspace was removed');
+    const results = await Promise.allSettled([
+        ...subs.map(async (sub) => {
+            const role = await roleOf(sub);
+            if (!sub.connection.subscriptions.has(sub)) {
+                return;                                     // ended meanwhile
+            }
+
+            if (role === null) {
+                hub.remove(sub);
+                sub.connection.revoke(sub, 'Your access to this workspace was removed');
+            }
+            else if (role !== sub.role) {
+                sub.role = role;
+                const message = role === 'viewer' ? 'Your role is now viewer: events you send are refused' : `Your role is now ${role}`;
+                sub.connection.notify(serverMessage('role', { role, message }, sub.workspaceId), sub);
+            }
+        }),
+        ...jobs.map(async (job) => {
+            const visible = await Job.query(server.app.db).modify('visibleTo', job.connection.user.id).select('jobs.id').findById(job.jobId);
+            if (!visible && job.connection.jobs.get(job.path) === job) {
+                job.revoke('Your access to this job was removed');
+            }
+        })
+    ]);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) {
+        throw failed.reason;
+    }
+}
+
+async function currentRole(server: Server, workspaceId: number, userId: number): Promise<Role | null> {
+    try {
+        return (await workspaceAccess(server.app.db, workspaceId, userId)).role;
+    }
+    catch (err) {
+        if (Boom.isBoom(err) && err.output.statusCode === 404) {
+            return null;
         }
-        else if (role !== sub.role) {
-            sub.role = role;
-            const message = role === 'viewer' ? 'Your role is now viewer: events you send are refused' : `Your role is now ${role}`;
-            sub.connection.notify(serverMessage('role', { role, message }, sub.workspaceId), sub);
-        }
-    }));
+
+        throw err;
+    }
 }

@@ -1,4 +1,5 @@
-import { EpochMismatchError, type EventBus, type Presence, type Unsubscribe } from '@collab/core';
+import Boom from '@hapi/boom';
+import { EpochMismatchError, ReplayStoppedError, type EventBus, type Presence, type Unsubscribe } from '@collab/core';
 
 import { busError } from './errors.js';
 import { pubPrefix, serverMessage } from './frames.js';
@@ -26,6 +27,8 @@ export interface ResumeResult {
     epoch: string;
     recovered: boolean;
     reason?: 'epoch_changed' | 'history_lost';
+    /** The connection's subscription to the workspace that this one replaced (ended). */
+    replaced?: Subscription;
 }
 
 /** Sockets that receive the same frame: plain ones (`''`) or nes ones of one path. */
@@ -52,6 +55,7 @@ export class Hub {
     private readonly users = new Map<number, Set<Connection>>();
     private readonly resumed = new Map<Subscription, () => void>();
     private readonly pending = new Set<Promise<unknown>>();
+    private replaying = 0;
     private held: Connection[] = [];
     private flushing: NodeJS.Immediate | undefined;
 
@@ -64,10 +68,14 @@ export class Hub {
         this.users.set(connection.user.id, set);
     }
 
-    /** Drops a connection and every subscription it still has. */
+    /** Drops a connection and every subscription it still has (resumes in flight stop at their next page). */
     unregister(connection: Connection): void {
         for (const sub of [...connection.subscriptions]) {
             this.remove(sub);
+        }
+
+        for (const job of [...connection.jobs.values()]) {
+            job.end();
         }
 
         const set = this.users.get(connection.user.id);
@@ -86,8 +94,23 @@ export class Hub {
         return [...this.users.values()].flatMap((set) => [...set]);
     }
 
-    /** Adds a live subscription: events published from now on. */
-    add(sub: Subscription): void {
+    /** What the hub holds, for tests that check nothing is left behind. */
+    census(): { connections: number; topics: number; groups: number; resumed: number; replaying: number } {
+        let groups = 0;
+        for (const topic of this.topics.values()) {
+            groups += topic.groups.size;
+        }
+
+        return { connections: this.connections().length, topics: this.topics.size, groups, resumed: this.resumed.size, replaying: this.replaying };
+    }
+
+    /**
+     * Adds a live subscription: events published from now on. It takes the
+     * place of the connection's subscription to the same workspace, if any,
+     * which is returned (ended) so the transport can tell its client.
+     */
+    add(sub: Subscription): Subscription | undefined {
+        const replaced = this.subscriptionTo(sub.connection, sub.workspaceId);
         let topic = this.topics.get(sub.workspaceId);
         if (!topic) {
             const workspaceId = sub.workspaceId;
@@ -102,63 +125,77 @@ export class Hub {
         }
 
         group.subs.add(sub);
-        this.track(sub);
+        sub.connection.subscriptions.add(sub);
+        this.hold(sub.connection, sub.workspaceId);
+        if (replaced) {
+            this.remove(replaced);
+        }
+
+        return replaced;
     }
 
     /**
      * Adds a subscription that first receives the retained events after
-     * `options.after`, then live ones, without gap or duplicate. A stale
-     * epoch replays the current epoch from its start; either way the client
-     * is told first with a `resync` message. Throws Boom 503 when Redis fails.
+     * `options.after`, then live ones, without gap or duplicate. History is
+     * read and written a page at a time, each write counted against the
+     * socket's slow-consumer bound; the replay stops when the socket closes
+     * or `proceed()` turns false (e.g. a later subscribe took the slot). A
+     * stale epoch replays the current epoch from its start; either way the
+     * client is told first with a `resync` message. Like {@link add}, it
+     * takes the place of the connection's subscription to the workspace; the
+     * one replaced ends at once (so an event never reaches the socket
+     * twice) and is returned. Throws Boom 503 when Redis fails.
      */
-    async resume(sub: Subscription, options: ResumeOptions): Promise<ResumeResult> {
+    async resume(sub: Subscription, options: ResumeOptions, proceed: () => boolean = () => true): Promise<ResumeResult> {
+        const connection = sub.connection;
         const prefix = sub.path ? pubPrefix(sub.path) : null;
-        const frame = (json: string) => Buffer.from(prefix === null ? json : `${prefix}${json}}`);
-        let queue: string[] | null = [];
-        const listener = (_envelope: unknown, json: string) => {
-            if (queue) {
-                queue.push(json);
-            }
-            else {
-                sub.connection.write(frame(json));
+        const write = (_envelope: unknown, json: string) => connection.write(Buffer.from(prefix === null ? json : `${prefix}${json}}`));
+        let reason: ResumeResult['reason'];
+        const control = {
+            proceed: () => connection.open && proceed(),
+            onStart: (epoch: string, recovered: boolean) => {
+                reason ??= recovered ? undefined : 'history_lost';
+                if (reason) {
+                    connection.notify(serverMessage('resync', { epoch, after: options.after, reason }, sub.workspaceId), sub);
+                }
             }
         };
 
-        let reason: ResumeResult['reason'];
+        this.hold(connection, sub.workspaceId);
+        const replaced = this.subscriptionTo(connection, sub.workspaceId);
+        if (replaced) {
+            this.remove(replaced);
+        }
+
+        this.replaying++;
         let replay;
         try {
-            replay = await this.bus.replayThenLive(sub.workspaceId, options, listener).catch((err: unknown) => {
+            replay = await this.bus.replayThenLive(sub.workspaceId, options, write, control).catch((err: unknown) => {
                 if (!(err instanceof EpochMismatchError)) {
                     throw err;
                 }
 
                 reason = 'epoch_changed';
-                return this.bus.replayThenLive(sub.workspaceId, { after: 0 }, listener);
+                return this.bus.replayThenLive(sub.workspaceId, { after: 0 }, write, control);
             });
         }
         catch (err) {
-            throw busError(err);
+            this.letGo(connection, sub.workspaceId);
+            throw err instanceof ReplayStoppedError ? stopped(connection) : busError(err);
+        }
+        finally {
+            this.replaying--;
         }
 
-        if (!sub.connection.open) {
+        if (!control.proceed()) {
             replay.unsubscribe();
-            throw busError(new Error('socket closed while subscribing'));
+            this.letGo(connection, sub.workspaceId);
+            throw stopped(connection);
         }
 
-        reason ??= replay.recovered ? undefined : 'history_lost';
         this.resumed.set(sub, replay.unsubscribe);
-        this.track(sub);
-        if (reason) {
-            sub.connection.notify(serverMessage('resync', { epoch: replay.epoch, after: options.after, reason }, sub.workspaceId), sub);
-        }
-
-        const queued = queue;
-        queue = null;
-        for (const json of queued) {
-            sub.connection.write(frame(json));
-        }
-
-        return { epoch: replay.epoch, recovered: replay.recovered, reason };
+        connection.subscriptions.add(sub);
+        return { epoch: replay.epoch, recovered: replay.recovered, reason, replaced };
     }
 
     /** Ends a subscription (idempotent). */
@@ -185,14 +222,7 @@ export class Hub {
             }
         }
 
-        const left = (connection.workspaces.get(sub.workspaceId) ?? 1) - 1;
-        if (left > 0) {
-            connection.workspaces.set(sub.workspaceId, left);
-        }
-        else {
-            connection.workspaces.delete(sub.workspaceId);
-            this.background(this.presence.leave(sub.workspaceId, { user_id: connection.user.id, user: connection.user.email }));
-        }
+        this.letGo(connection, sub.workspaceId);
     }
 
     /** Resolves once presence updates in flight are done (before the bus closes). */
@@ -202,14 +232,34 @@ export class Hub {
         }
     }
 
-    private track(sub: Subscription): void {
-        const connection = sub.connection;
-        connection.subscriptions.add(sub);
-        const count = connection.workspaces.get(sub.workspaceId) ?? 0;
-        connection.workspaces.set(sub.workspaceId, count + 1);
-        if (count === 0) {
-            this.background(this.presence.join(sub.workspaceId, { user_id: connection.user.id, user: connection.user.email }));
+    private subscriptionTo(connection: Connection, workspaceId: number): Subscription | undefined {
+        for (const sub of connection.subscriptions) {
+            if (sub.workspaceId === workspaceId) {
+                return sub;
+            }
         }
+
+        return undefined;
+    }
+
+    // A user joins a workspace's presence with a socket's first hold there and leaves with its last.
+    private hold(connection: Connection, workspaceId: number): void {
+        const count = connection.workspaces.get(workspaceId) ?? 0;
+        connection.workspaces.set(workspaceId, count + 1);
+        if (count === 0) {
+            this.background(this.presence.join(workspaceId, { user_id: connection.user.id, user: connection.user.email }));
+        }
+    }
+
+    private letGo(connection: Connection, workspaceId: number): void {
+        const left = (connection.workspaces.get(workspaceId) ?? 1) - 1;
+        if (left > 0) {
+            connection.workspaces.set(workspaceId, left);
+            return;
+        }
+
+        connection.workspaces.delete(workspaceId);
+        this.background(this.presence.leave(workspaceId, { user_id: connection.user.id, user: connection.user.email }));
     }
 
     // Sockets are held (corked) until the end of the tick: events that arrive together leave together.
@@ -252,7 +302,16 @@ export class Hub {
     };
 
     private background(work: Promise<unknown>): void {
-        const tracked = work.catch(this.hooks.onError).finally(() => this.pending.delete(tracked));
+        const tracked = work.catch((err: Error) => {
+            try {
+                this.hooks.onError(err);
+            }
+            catch {}
+        }).finally(() => this.pending.delete(tracked));
         this.pending.add(tracked);
     }
+}
+
+function stopped(connection: Connection): Boom.Boom {
+    return connection.open ? Boom.conflict('Replaced by a later subscription to this workspace') : Boom.notFound('Socket closed');
 }

@@ -5,7 +5,7 @@ import type { WebSocketServer } from 'ws';
 
 import { workspaceAccess } from '../access.js';
 import type { AuthUser } from '../context.js';
-import { CloseCode, MAX_FRAME_BYTES, type Subscription } from './connection.js';
+import { CloseCode, MAX_FRAME_BYTES, workspaceSlot, type Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { NesConnection } from './nes-connection.js';
 import type { RealtimeSettings } from './settings.js';
@@ -79,7 +79,7 @@ export async function registerNes(server: Server, options: NesOptions): Promise<
 
     for (const path of WORKSPACE_PATHS) {
         server.subscription(path, {
-            onSubscribe: (socket, subscribed, params) => subscribe(server, hub, socket, subscribed, params as WorkspaceParams),
+            onSubscribe: (socket, subscribed, params) => subscribe(server, hub, settings, socket, subscribed, params as WorkspaceParams),
             onUnsubscribe: (socket, subscribed) => {
                 const connection = connections.get(socket);
                 const sub = connection && find(connection.subscriptions, subscribed);
@@ -103,7 +103,14 @@ function find(subs: Set<Subscription>, path: string): Subscription | undefined {
     return undefined;
 }
 
-async function subscribe(server: Server, hub: Hub, socket: Nes.Socket, path: string, params: WorkspaceParams): Promise<void> {
+/**
+ * A workspace subscription: one per workspace on a socket (a later one, by
+ * any of the paths, takes the place of the earlier, whose nes path is
+ * dropped), at most `maxSubscriptions` in all (429 beyond, the socket stays
+ * open). A socket that closes or subscribes again meanwhile makes it end
+ * without leaving anything behind.
+ */
+async function subscribe(server: Server, hub: Hub, settings: RealtimeSettings, socket: Nes.Socket, path: string, params: WorkspaceParams): Promise<void> {
     const connection = connections.get(socket);
     if (!connection) {
         throw Boom.unauthorized('Connection requires authentication');
@@ -124,21 +131,26 @@ async function subscribe(server: Server, hub: Hub, socket: Nes.Socket, path: str
         throw Boom.badRequest('seq must be a non-negative integer');
     }
 
-    const { workspace, role } = await workspaceAccess(server.app.db, id, connection.user.id);
-    if (!connection.open) {
-        throw Boom.notFound('Socket closed');
+    const claim = connection.claim(workspaceSlot(id), settings.maxSubscriptions);
+    if (!claim) {
+        throw Boom.tooManyRequests(`Too many subscriptions on this socket (at most ${settings.maxSubscriptions})`);
     }
 
-    const previous = find(connection.subscriptions, path);
-    if (previous) {
-        hub.remove(previous);
-    }
+    try {
+        const { workspace, role } = await workspaceAccess(server.app.db, id, connection.user.id);
+        if (!connection.holds(claim)) {
+            throw connection.open ? Boom.conflict('Replaced by a later subscription to this workspace') : Boom.notFound('Socket closed');
+        }
 
-    const sub: Subscription = { connection, workspaceId: id, projectId: workspace.project_id, role, path };
-    if (since === undefined) {
-        hub.add(sub);
-        return;
+        const sub: Subscription = { connection, workspaceId: id, projectId: workspace.project_id, role, path };
+        const replaced = since === undefined
+            ? hub.add(sub)
+            : (await hub.resume(sub, { after: since, epoch: params.epoch }, () => connection.holds(claim))).replaced;
+        if (replaced && replaced.path !== path) {
+            socket.revoke(replaced.path, null, { ignoreClose: true }).catch(() => undefined);
+        }
     }
-
-    await hub.resume(sub, { after: since, epoch: params.epoch });
+    finally {
+        connection.settle(claim);
+    }
 }
