@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { isLanguage } from './languages.js';
 import type { JobPublisher } from './publisher.js';
 import { runProgram, type RunResult, type SandboxMode } from './sandbox/index.js';
-import { claimJob, finishJob, requeueJob, type ClaimedJob, type JobResultRow } from './store.js';
+import { claimJob, finishJob, JOB_ERRORS, requeueJob, type ClaimedJob, type JobResultRow } from './store.js';
 
 /** Why a run was aborted: a user's cancel, or this worker shutting down. */
 export type AbortReason = 'cancel' | 'shutdown';
@@ -37,7 +37,7 @@ function resultRow(result: RunResult, timeoutMs: number): JobResultRow {
         stderr: result.stderr,
         truncated: result.truncated,
         duration_ms: result.durationMs,
-        error: status === 'timed_out' ? `killed after the ${timeoutMs} ms time limit` : null,
+        error: status === 'timed_out' ? JOB_ERRORS.timedOut(timeoutMs) : null,
     };
 }
 

@@ -2,7 +2,7 @@ import { JOB_EVENTS, jobKeys, type EventBus, type JobStatus, type JobUpdate, typ
 import type { Redis } from 'ioredis';
 
 import type { OutputStream } from './sandbox/index.js';
-import type { JobOwner } from './store.js';
+import { storableOutput, type JobOwner } from './store.js';
 
 /** Output is batched for this long, or until this many characters wait, before it is published. */
 const BATCH_MS = 20;
@@ -43,7 +43,9 @@ export class JobPublisher {
     /** A batcher for one run's output; each flush goes to Redis in one write. */
     output(jobId: string): OutputBatcher {
         const channel = this.#keys.updates(jobId);
-        const message = (stream: OutputStream, data: string): string => JSON.stringify({ type: 'output', job_id: jobId, stream, data } satisfies JobUpdate);
+        // Live output matches what the row will hold.
+        const message = (stream: OutputStream, data: string): string =>
+            JSON.stringify({ type: 'output', job_id: jobId, stream, data: storableOutput(data) } satisfies JobUpdate);
         return new OutputBatcher((chunks) => {
             if (chunks.length === 1) {
                 this.#redis.publish(channel, message(chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 
 import { LeaderLock } from './leader.js';
 import type { JobPublisher } from './publisher.js';
-import { failJob } from './store.js';
+import { failJob, JOB_ERRORS } from './store.js';
 
 /** Options of {@link startReconciler}. */
 export interface ReconcilerOptions {
@@ -92,10 +92,11 @@ export function startReconciler(options: ReconcilerOptions): { stop(): Promise<v
                 }
                 continue;
             }
-            const owner = await failJob(db, id, `the worker running it was lost after ${attempts} attempts`);
+            const error = JOB_ERRORS.workerLost(attempts);
+            const owner = await failJob(db, id, error);
             if (owner) {
                 report.failed.push(id);
-                await options.publisher.status(owner, 'error', null, 'the worker running it was lost');
+                await options.publisher.status(owner, 'error', null, error);
             }
         }
     }

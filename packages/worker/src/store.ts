@@ -17,6 +17,27 @@ export interface ClaimedJob {
     attempts: number;
 }
 
+declare const sentence: unique symbol;
+
+/**
+ * Text for a job's `error`, read by people (DESIGN §4): only {@link JOB_ERRORS}
+ * makes one, so an exception's message, SQL or a stack trace cannot get
+ * there. Such detail goes to the worker's log.
+ */
+export type JobErrorText = string & { readonly [sentence]: true };
+
+const text = (value: string) => value as JobErrorText;
+
+/** Every sentence a job's `error` can hold. */
+export const JOB_ERRORS = {
+    /** The system could not run it (the sandbox did not start, the result could not be written…) on its last attempt. */
+    systemFailure: (attempts: number) => text(`system failure after ${attempts} attempt(s); an administrator can retry it`),
+    /** The workers running it died on every attempt. */
+    workerLost: (attempts: number) => text(`the worker running it was lost after ${attempts} attempts`),
+    /** The wall clock ended it. */
+    timedOut: (timeoutMs: number) => text(`killed after the ${timeoutMs} ms time limit`),
+} as const;
+
 /** The outcome a run writes. */
 export interface JobResultRow {
     status: JobStatus;
@@ -25,7 +46,12 @@ export interface JobResultRow {
     stderr: string;
     truncated: boolean;
     duration_ms: number | null;
-    error: string | null;
+    error: JobErrorText | null;
+}
+
+/** A program's output as PostgreSQL's text can store it: NUL characters become U+FFFD (DESIGN §4). */
+export function storableOutput(output: string): string {
+    return output.includes('\0') ? output.replaceAll('\0', '\uFFFD') : output;
 }
 
 /** Who and where a job belongs to, for publishing its updates. */
@@ -70,7 +96,7 @@ export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undef
 export async function finishJob(db: Knex, id: string, attempt: number, result: JobResultRow): Promise<boolean> {
     const rows = await db('jobs')
         .where({ id, status: 'running', attempts: attempt })
-        .update({ ...result, finished_at: db.fn.now() }, ['id']);
+        .update({ ...result, stdout: storableOutput(result.stdout), stderr: storableOutput(result.stderr), finished_at: db.fn.now() }, ['id']);
     return rows.length === 1;
 }
 
@@ -83,7 +109,7 @@ export async function requeueJob(db: Knex, id: string, attempt: number): Promise
 }
 
 /** Ends a job the system gave up on with `error`, unless it already ended. */
-export async function failJob(db: Knex, id: string, message: string): Promise<JobOwner | undefined> {
+export async function failJob(db: Knex, id: string, error: JobErrorText): Promise<JobOwner | undefined> {
     const result = await db.raw<{ rows: JobOwner[] }>(
         `WITH failed AS (
            UPDATE jobs SET status = 'error', error = ?, finished_at = now()
@@ -91,7 +117,7 @@ export async function failJob(db: Knex, id: string, message: string): Promise<Jo
            RETURNING id, user_id, workspace_id, attempts
          )
          SELECT failed.*, users.email AS user_email FROM failed JOIN users ON users.id = failed.user_id`,
-        [message.slice(0, 1000), id],
+        [error, id],
     );
     return result.rows[0];
 }

@@ -24,7 +24,7 @@ import { startReconciler, type ReconcileReport } from './reconciler.js';
 import { discoverLanguages, SandboxStartError, sweepStaleJobDirs } from './sandbox/index.js';
 import { findBwrap } from './sandbox/command.js';
 import { setUpSandboxHost } from './sandbox/setup.js';
-import { failJob } from './store.js';
+import { failJob, JOB_ERRORS } from './store.js';
 
 /** A running worker. */
 export interface WorkerHandle {
@@ -109,7 +109,7 @@ export async function startWorker(input: StartWorkerOptions): Promise<WorkerHand
             logger.warn({ job_id: job.id, err: error.message, attempt: job.attemptsMade }, 'job attempt failed; it will be retried');
             return;
         }
-        const message = `system failure after ${job.attemptsMade} attempt(s): ${error.message}`;
+        const message = JOB_ERRORS.systemFailure(job.attemptsMade);
         logger.error({ job_id: job.id, err: error.message }, 'job failed for good');
         failJob(db, (job.data as { job_id: string }).job_id, message)
             .then((owner) => owner && publisher.status(owner, 'error', null, message))

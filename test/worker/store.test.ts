@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+
+import { createLogger, jobKeys, newJobId, parseJobUpdate } from '@collab/core';
+import { Redis } from 'ioredis';
+
+import { JobPublisher } from '../../packages/worker/src/publisher.js';
+import { claimJob, failJob, finishJob, JOB_ERRORS } from '../../packages/worker/src/store.js';
+import { REDIS_URL, testPrefix } from '../helpers/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { cleanRedis } from '../helpers/server.js';
+
+/** DESIGN §4: NUL bytes in a program's output are stored as U+FFFD, so the result is still a result. */
+describe('job output with NUL characters', () => {
+    let database: TestDatabase;
+    let userId: number;
+    const prefix = testPrefix();
+
+    async function claimed(): Promise<string> {
+        const id = newJobId();
+        await database.db('jobs').insert({ id, user_id: userId, language: 'python', code: 'print(1)', timeout_ms: 1000, memory_mb: 64 });
+        assert.ok(await claimJob(database.db, id));
+        return id;
+    }
+
+    before(async () => {
+        database = await createTestDatabase();
+        [{ id: userId }] = await database.db('users').insert({ email: 'store@example.com', password_hash: 'x' }).returning('id');
+    });
+
+    after(async () => {
+        await cleanRedis(prefix);
+        await database.drop();
+    });
+
+    it('stores NUL in stdout and stderr as U+FFFD and keeps the status', async () => {
+        const id = await claimed();
+        const written = await finishJob(database.db, id, 1, {
+            status: 'failed', exit_code: 3, stdout: 'a\u0000b\u0000', stderr: '\u0000', truncated: false, duration_ms: 5, error: null
+        });
+        assert.equal(written, true);
+        const row = await database.db('jobs').where({ id }).first();
+        assert.deepEqual([row.status, row.exit_code, row.stdout, row.stderr], ['failed', 3, 'a\uFFFDb\uFFFD', '\uFFFD']);
+    });
+
+    it('publishes live output with NUL as U+FFFD, as the row will hold it', async () => {
+        const redis = new Redis(REDIS_URL);
+        const subscriber = new Redis(REDIS_URL);
+        try {
+            const channel = jobKeys(prefix).updates('job_nuloutput1');
+            await subscriber.subscribe(channel);
+            const publisher = new JobPublisher({ redis, prefix, logger: createLogger('silent', 'test') });
+            const batch = publisher.output('job_nuloutput1');
+            const message = once(subscriber, 'message');
+            batch.push('stdout', 'a\u0000b');
+            batch.flush();
+            const [, text] = await message as [string, string];
+            assert.deepEqual(parseJobUpdate(text), { type: 'output', job_id: 'job_nuloutput1', stream: 'stdout', data: 'a\uFFFDb' });
+        }
+        finally {
+            redis.disconnect();
+            subscriber.disconnect();
+        }
+    });
+
+    it('ends a job with error holding the sentence it was given', async () => {
+        const id = await claimed();
+        const owner = await failJob(database.db, id, JOB_ERRORS.systemFailure(3));
+        assert.equal(owner?.id, id);
+        const row = await database.db('jobs').where({ id }).first();
+        assert.deepEqual([row.status, row.error], ['error', 'system failure after 3 attempt(s); an administrator can retry it']);
+    });
+});
