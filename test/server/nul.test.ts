@@ -126,6 +126,14 @@ describe('NUL characters in requests', () => {
         assert.deepEqual(failures, []);
     });
 
+    it('answers 400 without internals to a data exception of PostgreSQL that no check caught', async () => {
+        // A route of the test's own: a raw query PostgreSQL refuses with a class 22 error (invalid_text_representation).
+        t.server.route({ method: 'GET', path: '/test/data-exception', options: { auth: false }, handler: async (request) => request.server.app.db.raw('SELECT ?::int AS n', ['a\u0001']) });
+        const res = await t.call('GET', '/test/data-exception');
+        assert.equal(res.statusCode, 400);
+        assert.deepEqual(res.result, { statusCode: 400, error: 'Bad Request', message: 'Invalid value' });
+    });
+
     it('does not refuse the same field once the NUL is gone (each case tests the NUL, not a broken request)', async () => {
         const failures: string[] = [];
         const clean = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null).replaceAll('\\u0000', ''));
