@@ -1,13 +1,14 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import NesModule, { type Nes } from '@hapi/nes';
-import type { WebSocketServer } from 'ws';
 
 import { workspaceAccess } from '../access.js';
 import type { AuthUser } from '../context.js';
+import type { Admission } from './admission.js';
 import { CloseCode, MAX_FRAME_BYTES, workspaceSlot, type Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { NesConnection } from './nes-connection.js';
+import { nesSocketWs, takeNes, type NesServerInternals } from './nes-internals.js';
 import type { RealtimeSettings } from './settings.js';
 
 /** The nes subscription paths of a workspace's events (PROTOCOL.md). */
@@ -17,7 +18,9 @@ export const WORKSPACE_PATHS = ['/workspaces/{id}', '/workspaces/{id}/since/{seq
 export interface NesOptions {
     hub: Hub;
     settings: RealtimeSettings;
+    admission: Admission;
     onSlow: () => void;
+    onError: (err: Error) => void;
 }
 
 interface WorkspaceParams {
@@ -36,15 +39,19 @@ export function nesConnection(socket: Nes.Socket | null | undefined): NesConnect
 /**
  * Registers `@hapi/nes` (authenticated with the `jwt` strategy, heartbeat
  * 15 s) and the workspace subscriptions. Once it ran, `server.subscription()`
- * is available to other plugins (e.g. `/jobs/{job_id}`). Returns nes's own
- * `ws` server, whose upgrades the dispatcher keeps handing over.
+ * is available to other plugins (e.g. `/jobs/{job_id}`). A socket leaves the
+ * unauthenticated pool when its `hello` succeeds (the admission's timer
+ * replaces nes's, which a failed `hello` cleared); a failed `hello` (401,
+ * 429 for too many sockets of the user, 503 with no authenticated place
+ * left) is answered and the socket closed. Returns nes's `ws` server and
+ * the upgrade listeners the dispatcher hands nes's upgrades to.
  */
-export async function registerNes(server: Server, options: NesOptions): Promise<WebSocketServer> {
-    const { hub, settings } = options;
+export async function registerNes(server: Server, options: NesOptions): Promise<NesServerInternals> {
+    const { hub, settings, admission } = options;
     await server.register({
         plugin: NesModule.plugin,
         options: {
-            auth: { type: 'direct', timeout: 5_000 },
+            auth: { type: 'direct', timeout: false },
             heartbeat: { interval: 15_000, timeout: 5_000 },
             headers: null,
             onConnection: (socket) => {
@@ -53,29 +60,42 @@ export async function registerNes(server: Server, options: NesOptions): Promise<
                     return;
                 }
 
+                if (!socket.isOpen()) {
+                    throw Boom.badRequest('Socket closed');
+                }
+
+                if (admission.full()) {
+                    throw Boom.serverUnavailable('Server at capacity: reconnect later');
+                }
+
                 if (hub.connectionsOf(user.id).length >= settings.maxPerUser) {
-                    setTimeout(() => socket.disconnect());
                     throw Boom.tooManyRequests('Too many connections for this user');
                 }
 
                 const { messageRate: rate, messageBurst: burst, maxBufferedBytes } = settings;
                 const connection = new NesConnection(socket, { transport: 'nes', user, rate, burst, maxBufferedBytes, onSlow: options.onSlow });
+                admission.authenticated(nesSocketWs(socket));
                 connections.set(socket, connection);
                 hub.register(connection);
                 connection.watchExpiry();
             },
             onDisconnection: (socket) => {
                 const connection = connections.get(socket);
-                if (connection) {
-                    hub.unregister(connection);
+                try {
+                    if (connection) {
+                        hub.unregister(connection);
+                    }
+                }
+                catch (err) {
+                    options.onError(err as Error);
                 }
             }
         }
     });
 
-    const listener = (server.plugins as unknown as { nes: { _listener: { _wss: WebSocketServer } } }).nes._listener;
+    const nes = takeNes(server, options.onError);
     // nes leaves ws's 100 MiB default: the same 1 MiB cap as plain sockets (1009 above it).
-    (listener._wss.options as { maxPayload: number }).maxPayload = MAX_FRAME_BYTES;
+    (nes.wss.options as { maxPayload: number }).maxPayload = MAX_FRAME_BYTES;
 
     for (const path of WORKSPACE_PATHS) {
         server.subscription(path, {
@@ -90,7 +110,7 @@ export async function registerNes(server: Server, options: NesOptions): Promise<
         });
     }
 
-    return listener._wss;
+    return nes;
 }
 
 function find(subs: Set<Subscription>, path: string): Subscription | undefined {

@@ -1,4 +1,5 @@
 import Boom from '@hapi/boom';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/core';
 import type { RawData, WebSocket } from 'ws';
 
 import { CloseCode, Connection, type ConnectionOptions, type Subscription } from './connection.js';
@@ -60,7 +61,7 @@ export class PlainConnection extends Connection {
 
         let frame: unknown;
         try {
-            frame = JSON.parse(data.toString());
+            frame = JSON.parse((data as Buffer).toString());
         }
         catch {
             this.notify(errorMessage(400, 'Frame is not valid JSON'));
@@ -69,6 +70,11 @@ export class PlainConnection extends Connection {
 
         if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
             this.notify(errorMessage(400, 'Frame must be a JSON object {"event", "payload"}'));
+            return;
+        }
+
+        if (exceedsJsonDepth(frame)) {
+            this.notify(errorMessage(400, `Frame nests deeper than ${MAX_JSON_DEPTH} levels`));
             return;
         }
 
@@ -107,14 +113,20 @@ export class PlainConnection extends Connection {
         }
 
         this.queued++;
-        this.queue = this.queue.then(work).then(() => undefined, this.report).finally(() => {
+        this.queue = this.queue.then(work).then(() => undefined).catch(this.report).finally(() => {
             this.queued--;
         });
     }
 
+    /** Answers a refused frame with an `error` frame; never throws (its callers are fire-and-forget). */
     private readonly report = (err: unknown): void => {
-        const error = Boom.isBoom(err) ? err : Boom.boomify(err as Error);
-        const { statusCode, payload } = error.output;
-        this.notify(errorMessage(statusCode, statusCode >= 500 && statusCode !== 503 ? 'Internal server error' : payload.message));
+        try {
+            const error = Boom.isBoom(err) ? err : Boom.boomify(err instanceof Error ? err : new Error(String(err)));
+            const { statusCode, payload } = error.output;
+            this.notify(errorMessage(statusCode, statusCode >= 500 && statusCode !== 503 ? 'Internal server error' : payload.message));
+        }
+        catch {
+            this.close(CloseCode.internal, 'internal error');
+        }
     };
 }

@@ -9,6 +9,7 @@ import { workspaceAccess } from '../access.js';
 import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
 import { activeUser } from './access.js';
+import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
 import { CloseCode, MAX_FRAME_BYTES, type Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { PlainConnection, type PlainHandlers } from './plain-connection.js';
@@ -54,6 +55,7 @@ export function plainTarget(url: string | undefined): PlainTarget | null {
 /** Hooks of the plain endpoint. */
 export interface PlainHooks {
     onSlow: () => void;
+    onError: (err: Error) => void;
 }
 
 /**
@@ -61,13 +63,21 @@ export interface PlainHooks {
  * (upgrades are handed over by the dispatcher). Token, account and
  * membership are checked before the upgrade completes, so the socket
  * handles frames from its first one; refusals still complete the upgrade,
- * then close with 4401/4403/4429 so browsers see the code.
+ * then close with 4401/4403/4429/1013 so browsers see the code (a refused
+ * socket is unauthenticated: it needs a place in the unauthenticated pool,
+ * else the upgrade is refused with HTTP 429/503 instead).
  */
 export class PlainEndpoint {
     readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
     private readonly handlers: PlainHandlers;
 
-    constructor(private readonly server: Server, private readonly hub: Hub, private readonly settings: RealtimeSettings, private readonly hooks: PlainHooks) {
+    constructor(
+        private readonly server: Server,
+        private readonly hub: Hub,
+        private readonly settings: RealtimeSettings,
+        private readonly admission: Admission,
+        private readonly hooks: PlainHooks
+    ) {
         this.handlers = {
             send: (connection, sub, event, payload) => sendEvent(server, { workspaceId: sub.workspaceId, user: connection.user, event, payload, role: sub.role, source: 'ws' }),
             reauth: async (connection, token) => {
@@ -119,12 +129,15 @@ export class PlainEndpoint {
             return;
         }
 
-        this.wss.handleUpgrade(req, socket, head, (ws) => {
-            if (this.hub.connectionsOf(user.id).length >= this.settings.maxPerUser) {
-                ws.close(CloseCode.tooMany, 'too many connections for this user');
-                return;
-            }
+        if (this.admission.full()) {
+            return this.refuse(req, socket, head, CloseCode.tryAgain, 'server at capacity: reconnect later');
+        }
 
+        if (this.hub.connectionsOf(user.id).length >= this.settings.maxPerUser) {
+            return this.refuse(req, socket, head, CloseCode.tooMany, 'too many connections for this user');
+        }
+
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
             const sub = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, target.workspaceId);
             if (target.since !== undefined) {
                 this.hub.resume(sub, { after: target.since, epoch: target.epoch }).catch(() => {
@@ -137,13 +150,23 @@ export class PlainEndpoint {
         });
     }
 
-    /** Accepts the upgrade only to close it with a code a browser can read. */
+    /**
+     * Accepts the upgrade only to close it with a code a browser can read,
+     * if the unauthenticated pool has room; else refuses it with HTTP 429/503.
+     */
     refuse(req: IncomingMessage, socket: Duplex, head: Buffer, code: number, reason: string): void {
         if (socket.destroyed) {
             return;
         }
 
-        this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(code, reason));
+        const ip = remoteIp(req);
+        const refusal = this.admission.refusal(ip);
+        if (refusal) {
+            refuseUpgrade(socket, refusal.status, refusal.reason);
+            return;
+        }
+
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.admission.refuse(ws, ip, code, reason));
     }
 
     /** Closes every plain socket with a reconnect hint and stops accepting. */
@@ -159,7 +182,14 @@ export class PlainEndpoint {
         const { messageRate: rate, messageBurst: burst, maxBufferedBytes } = this.settings;
         const connection = new PlainConnection(ws, { transport: 'ws', user, rate, burst, maxBufferedBytes, exp, onSlow: this.hooks.onSlow }, this.handlers);
         ws.on('error', () => undefined);
-        ws.once('close', () => this.hub.unregister(connection));
+        ws.once('close', () => {
+            try {
+                this.hub.unregister(connection);
+            }
+            catch (err) {
+                this.hooks.onError(err as Error);
+            }
+        });
         this.hub.register(connection);
         const sub: Subscription = { connection, workspaceId, projectId, role, path: '' };
         connection.sub = sub;

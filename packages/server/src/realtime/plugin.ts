@@ -1,6 +1,7 @@
 import type { Plugin } from '@hapi/hapi';
 import type { Registry } from 'prom-client';
 
+import { Admission } from './admission.js';
 import { startCensus } from './census.js';
 import { CloseCode } from './connection.js';
 import { listenToControl } from './control.js';
@@ -18,6 +19,8 @@ export interface RealtimeApi {
     metrics: RealtimeMetrics;
     /** Open sockets on this instance, by transport. */
     sockets(): { nes: number; ws: number };
+    /** Open sockets not (yet) authenticated, both transports. */
+    anonymous(): number;
 }
 
 declare module '@hapi/hapi' {
@@ -56,19 +59,24 @@ export const realtimePlugin: Plugin<RealtimePluginOptions> = {
         const hub = new Hub(server.app.bus, server.app.presence, { ...metrics.hooks, onError });
         const onSlow = () => metrics.slowConsumer();
 
-        const nes = await registerNes(server, { hub, settings, onSlow });
-        const plain = new PlainEndpoint(server, hub, settings, { onSlow });
-        counts.nes = () => nes.clients.size;
+        const admission = new Admission(settings, () => counts.nes() + counts.ws());
+        const nes = await registerNes(server, { hub, settings, admission, onSlow, onError });
+        const plain = new PlainEndpoint(server, hub, settings, admission, { onSlow, onError });
+        counts.nes = () => nes.wss.clients.size;
         counts.ws = () => plain.wss.clients.size;
         let stopping = false;
-        takeOverUpgrades(server, { plain, nes, settings, stopping: () => stopping, onError });
+        takeOverUpgrades(server, { plain, nes, admission, settings, stopping: () => stopping, onError });
         const stopControl = listenToControl(server, hub);
-        server.expose({ hub, settings, metrics, sockets } satisfies RealtimeApi);
+        const api: RealtimeApi = { hub, settings, metrics, sockets, anonymous: () => admission.anonymous };
+        // One key at a time: expose(object) deep-clones, which would hand out a copy of the hub.
+        for (const [key, value] of Object.entries(api)) {
+            server.expose(key, value);
+        }
 
         let stopCensus: (() => Promise<void>) | undefined;
         server.ext('onPostStart', () => {
             stopping = false;
-            stopCensus = startCensus(server, () => nes.clients.size + plain.wss.clients.size);
+            stopCensus = startCensus(server, () => counts.nes() + counts.ws());
         });
 
         server.ext('onPreStop', async () => {

@@ -1,6 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
-import { WRITER_ROLES, type Role } from '@collab/core';
+import { exceedsJsonDepth, MAX_JSON_DEPTH, WRITER_ROLES, type Role } from '@collab/core';
 import { EVENT_NAME_PATTERN, MAX_PAYLOAD_BYTES, type EventEnvelope } from '@collab/sdk/envelope';
 
 import { requireRole, workspaceAccess } from '../access.js';
@@ -58,10 +58,11 @@ function fileWrite(event: string, payload: unknown): { file: string; content: st
 
 /**
  * The one code path of a client event, for the HTTP route, nes requests and
- * plain WebSocket frames: checks the name and the sender's role (404 for a
- * non-member, 403 for a viewer), writes the file of a `file_change` whose
- * payload is `{file, content}` (broadcast as `{file, content, revision}`),
- * then publishes. Throws Boom errors: 400, 403, 404, 409, 413, 503.
+ * plain WebSocket frames: checks the name, the payload's depth (400 past
+ * `MAX_JSON_DEPTH`: it could not be serialized) and the sender's role (404
+ * for a non-member, 403 for a viewer), writes the file of a `file_change`
+ * whose payload is `{file, content}` (broadcast as `{file, content,
+ * revision}`), then publishes. Throws Boom errors: 400, 403, 404, 409, 413, 503.
  *
  * With `role` given and no file to write, the publish is issued before the
  * first await, so events sent in order by one caller get `seq`s in that order.
@@ -69,6 +70,10 @@ function fileWrite(event: string, payload: unknown): { file: string; content: st
 export async function sendEvent(server: Server, input: SendEventInput): Promise<EventEnvelope> {
     const { workspaceId, user, event } = input;
     checkEventName(event);
+    if (exceedsJsonDepth(input.payload)) {
+        throw badRequest('payload', `payload nests deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+
     const role = input.role ?? (await workspaceAccess(server.app.db, workspaceId, user.id)).role;
     requireRole(role, WRITER_ROLES, 'sending events');
     if (server.app.bus.redis.status !== 'ready') {
