@@ -72,15 +72,17 @@ describe('JSON depth of request bodies', () => {
         assert.equal((await t.call('GET', '/api/auth/me/', { token: owner.access })).statusCode, 200);
     });
 
-    it('refuses a deep event payload sent as a nes request (the same route)', async () => {
+    // The nes message wraps the body one level deeper, so the socket's frame check may answer before the route.
+    it('refuses a deep event payload sent as a nes request', async () => {
         const client: NesClientType = new Client(`ws://127.0.0.1:${t.server.info.port}`);
         await client.connect({ auth: { headers: { authorization: `Bearer ${owner.access}` } } });
         try {
-            await assert.rejects(client.request({ method: 'POST', path: events, payload: { event: 'deep', payload: nested(MAX_JSON_DEPTH) } }), (err: Error & { statusCode?: number; data?: { field?: string } }) => {
+            await assert.rejects(client.request({ method: 'POST', path: events, payload: { event: 'deep', payload: nested(MAX_JSON_DEPTH) } }), (err: Error & { statusCode?: number }) => {
                 assert.equal(err.statusCode, 400);
-                assert.equal(err.data?.field, 'payload');
                 return true;
             });
+            const sent = await client.request({ method: 'POST', path: events, payload: { event: 'shallow', payload: nested(MAX_JSON_DEPTH - 2) } });
+            assert.equal(sent.statusCode, 202, 'the socket still serves requests');
         }
         finally {
             await client.disconnect();
