@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 import { jobKeys, loadConfig, migrateLatest, parseJobUpdate } from '@collab/core';
 import { createServer } from '@collab/server';
-import { defaultConcurrency, runProgram } from '@collab/worker';
+import { runProgram } from '@collab/worker';
 import { Redis } from 'ioredis';
 import knex from 'knex';
 
@@ -188,7 +188,7 @@ try {
         }));
         return Math.round((BURST / (performance.now() - begin)) * 1000 * 10) / 10;
     };
-    const concurrency = Number(process.env.BENCH_WORKER_CONCURRENCY || defaultConcurrency());
+    const concurrency = Number(process.env.BENCH_WORKER_CONCURRENCY || config.worker.concurrency);
     // BENCH_CEILING=0 skips it (e.g. to count the CPU of the pipeline alone).
     const ceiling = process.env.BENCH_CEILING === '0'
         ? {}

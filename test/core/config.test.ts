@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -23,6 +23,21 @@ describe('loadConfig()', () => {
             assert.deepEqual(config.rateLimit, { user: 600, ip: 300, auth: 10 });
             assert.equal(config.sandbox, 'bwrap');
             assert.equal(config.logLevel, 'info');
+            assert.equal(config.jobsMaxActivePerUser, 20);
+            assert.equal(config.sandboxDiskMb, 64);
+            assert.deepEqual(config.realtime, {
+                maxConnections: 10_000,
+                maxPerUser: 20,
+                allowedOrigins: [],
+                messageRate: 50,
+                messageBurst: 100,
+                maxBufferedBytes: 1024 * 1024,
+                authTimeoutMs: 5_000,
+                maxAnonPerIp: 16,
+                maxSubscriptions: 32,
+                presenceTtlMs: 10_000
+            });
+            assert.deepEqual(config.worker, { concurrency: 2 * availableParallelism(), graceMs: 30_000, lockDurationMs: 10_000, stalledIntervalMs: 5_000, reconcileIntervalMs: 10_000 });
         }
         finally {
             rmSync(dir, { recursive: true });
@@ -41,6 +56,19 @@ describe('loadConfig()', () => {
         finally {
             rmSync(dir, { recursive: true });
         }
+    });
+
+    it('reads the real-time and worker sections from their variables', () => {
+        const config = loadConfig({
+            JWT_SECRET: secret, WS_MAX_CONNECTIONS: '5', WS_MAX_PER_USER: '2', WS_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+            WS_AUTH_TIMEOUT: '2s', WS_MAX_ANON_PER_IP: '3', WS_MAX_SUBSCRIPTIONS: '4', PRESENCE_TTL_MS: '3000',
+            WORKER_CONCURRENCY: '3', WORKER_GRACE_MS: '0', JOBS_MAX_ACTIVE_PER_USER: '7', SANDBOX_DISK_MB: '16'
+        });
+        assert.deepEqual(
+            [config.realtime.maxConnections, config.realtime.maxPerUser, config.realtime.allowedOrigins, config.realtime.authTimeoutMs, config.realtime.maxAnonPerIp, config.realtime.maxSubscriptions, config.realtime.presenceTtlMs],
+            [5, 2, ['https://a.example', 'https://b.example'], 2000, 3, 4, 3000]
+        );
+        assert.deepEqual([config.worker.concurrency, config.worker.graceMs, config.jobsMaxActivePerUser, config.sandboxDiskMb], [3, 0, 7, 16]);
     });
 
     it('parses durations', () => {
@@ -62,7 +90,15 @@ describe('loadConfig()', () => {
         [{ RATE_LIMIT_AUTH: '0' }, 'RATE_LIMIT_AUTH'],
         [{ COLLAB_SANDBOX: 'docker' }, 'COLLAB_SANDBOX'],
         [{ NODE_ENV: 'production', JWT_SECRET: 'y'.repeat(40), COLLAB_SANDBOX: 'none' }, 'COLLAB_SANDBOX'],
-        [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL']
+        [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+        [{ WS_MAX_PER_USER: 'many' }, 'WS_MAX_PER_USER'],
+        [{ WS_MAX_BUFFERED_BYTES: '10' }, 'WS_MAX_BUFFERED_BYTES'],
+        [{ WS_AUTH_TIMEOUT: 'soon' }, 'WS_AUTH_TIMEOUT'],
+        [{ WS_MAX_SUBSCRIPTIONS: '0' }, 'WS_MAX_SUBSCRIPTIONS'],
+        [{ WORKER_CONCURRENCY: 'many' }, 'WORKER_CONCURRENCY'],
+        [{ WORKER_GRACE_MS: '-1' }, 'WORKER_GRACE_MS'],
+        [{ JOBS_MAX_ACTIVE_PER_USER: '0' }, 'JOBS_MAX_ACTIVE_PER_USER'],
+        [{ SANDBOX_DISK_MB: 'lots' }, 'SANDBOX_DISK_MB']
     ];
     for (const [env, variable] of bad) {
         it(`refuses ${JSON.stringify(env)} naming ${variable}`, () => {

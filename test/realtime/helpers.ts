@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 
 import type { Server } from '@hapi/hapi';
 import NesClient from '@hapi/nes/lib/client.js';
-import type { Config } from '@collab/core';
+import type { Config, RealtimeSettings } from '@collab/core';
 import type { EventEnvelope } from '@collab/sdk';
 import { createServer } from '@collab/server';
 import WebSocket from 'ws';
 
-import type { RealtimeSettings } from '../../packages/server/src/realtime/settings.js';
 import { testConfig } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cleanRedis } from '../helpers/server.js';

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { ConfigError } from '@collab/core';
-
-import { realtimeSettings } from '../../packages/server/src/realtime/settings.js';
 import { makeTeam, nesClient, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
 
 /** The value of one sample in Prometheus text. */
@@ -59,32 +56,5 @@ describe('fan-out cost and metrics', () => {
         assert.equal(delta('realtime_deliveries_total{transport="ws"}'), 30);
         assert.equal(delta('realtime_deliveries_total{transport="nes"}'), 20);
         assert.equal(delta('realtime_events_published_total{source="http"}'), 10);
-    });
-});
-
-describe('realtimeSettings()', () => {
-    it('has defaults for every limit', () => {
-        assert.deepEqual(realtimeSettings({}), {
-            maxConnections: 10_000,
-            maxPerUser: 20,
-            allowedOrigins: [],
-            messageRate: 50,
-            messageBurst: 100,
-            maxBufferedBytes: 1024 * 1024,
-            presenceTtlMs: 10_000
-        });
-    });
-
-    it('reads WS_* and PRESENCE_TTL_MS from the environment', () => {
-        const settings = realtimeSettings({ WS_MAX_CONNECTIONS: '5', WS_MAX_PER_USER: '2', WS_ALLOWED_ORIGINS: 'https://a.example, https://b.example', PRESENCE_TTL_MS: '3000' });
-        assert.equal(settings.maxConnections, 5);
-        assert.equal(settings.maxPerUser, 2);
-        assert.deepEqual(settings.allowedOrigins, ['https://a.example', 'https://b.example']);
-        assert.equal(settings.presenceTtlMs, 3000);
-    });
-
-    it('refuses a bad value with one line naming the variable', () => {
-        assert.throws(() => realtimeSettings({ WS_MAX_PER_USER: 'many' }), (err: Error) => err instanceof ConfigError && /^Invalid configuration: WS_MAX_PER_USER /.test(err.message));
-        assert.throws(() => realtimeSettings({ WS_MAX_BUFFERED_BYTES: '10' }), /WS_MAX_BUFFERED_BYTES/);
     });
 });

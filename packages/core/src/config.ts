@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import Joi from 'joi';
@@ -29,6 +30,48 @@ export interface Config {
     logLevel: string;
     /** Where the embedded database and the generated development secret live. */
     dataDir: string;
+    /** Limits of both real-time transports. */
+    realtime: RealtimeSettings;
+    /** Settings of `collab-worker` and of the worker `npm start` embeds. */
+    worker: WorkerSettings;
+}
+
+/** Limits and switches of the real-time transports (both nes and plain WebSocket). */
+export interface RealtimeSettings {
+    /** Open sockets of both transports on this instance; beyond it upgrades are refused (`WS_MAX_CONNECTIONS`, default 10 000). */
+    maxConnections: number;
+    /** Open sockets of one user on this instance (`WS_MAX_PER_USER`, default 20). */
+    maxPerUser: number;
+    /** Allowed `Origin` headers; an empty list allows any (`WS_ALLOWED_ORIGINS`, comma separated, default unset). */
+    allowedOrigins: string[];
+    /** Sustained client messages per second per socket (`WS_MESSAGE_RATE`, default 50). */
+    messageRate: number;
+    /** Messages a socket may send in a burst (`WS_MESSAGE_BURST`, default 100). */
+    messageBurst: number;
+    /** Bytes queued for one socket before it is closed as a slow consumer (`WS_MAX_BUFFERED_BYTES`, default 1 MiB). */
+    maxBufferedBytes: number;
+    /** How long a socket may stay unauthenticated before it is closed (`WS_AUTH_TIMEOUT`, a duration, default 5 s). */
+    authTimeoutMs: number;
+    /** Unauthenticated sockets per remote IP (`WS_MAX_ANON_PER_IP`, default 16); all of them together never exceed a tenth of `maxConnections`. */
+    maxAnonPerIp: number;
+    /** Subscriptions one socket may hold (`WS_MAX_SUBSCRIPTIONS`, default 32). */
+    maxSubscriptions: number;
+    /** How long an instance counts as alive after its last presence heartbeat (`PRESENCE_TTL_MS`, default 10 000 ms). */
+    presenceTtlMs: number;
+}
+
+/** How a job worker runs (DESIGN §3; `collab-worker --help`). */
+export interface WorkerSettings {
+    /** Jobs run at once (`WORKER_CONCURRENCY`, default twice the CPU count: a short job spends much of its time waiting on hand-offs). */
+    concurrency: number;
+    /** How long a stopping worker lets running jobs finish before re-queueing them (`WORKER_GRACE_MS`, default 30 s). */
+    graceMs: number;
+    /** BullMQ lock of a running job: a dead worker's job is taken over after about this plus `stalledIntervalMs` (`WORKER_LOCK_DURATION_MS`, default 10 s). */
+    lockDurationMs: number;
+    /** Between two stalled-job checks (`WORKER_STALLED_INTERVAL_MS`, default 5 s). */
+    stalledIntervalMs: number;
+    /** Between two passes of the reconciler (`WORKER_RECONCILE_INTERVAL_MS`, default 10 s). */
+    reconcileIntervalMs: number;
 }
 
 /** A configuration mistake: its message is one line naming the variable. */
@@ -59,6 +102,21 @@ interface Env {
     SANDBOX_DISK_MB: number;
     LOG_LEVEL: string;
     COLLAB_DATA_DIR: string;
+    WS_MAX_CONNECTIONS: number;
+    WS_MAX_PER_USER: number;
+    WS_ALLOWED_ORIGINS: string;
+    WS_MESSAGE_RATE: number;
+    WS_MESSAGE_BURST: number;
+    WS_MAX_BUFFERED_BYTES: number;
+    WS_AUTH_TIMEOUT: string;
+    WS_MAX_ANON_PER_IP: number;
+    WS_MAX_SUBSCRIPTIONS: number;
+    PRESENCE_TTL_MS: number;
+    WORKER_CONCURRENCY: number;
+    WORKER_GRACE_MS: number;
+    WORKER_LOCK_DURATION_MS: number;
+    WORKER_STALLED_INTERVAL_MS: number;
+    WORKER_RECONCILE_INTERVAL_MS: number;
 }
 
 const schema = Joi.object<Env>({
@@ -79,7 +137,22 @@ const schema = Joi.object<Env>({
     JOBS_MAX_ACTIVE_PER_USER: Joi.number().integer().min(1).default(20),
     SANDBOX_DISK_MB: Joi.number().integer().min(1).max(64 * 1024).default(64),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
-    COLLAB_DATA_DIR: Joi.string().default('.collab')
+    COLLAB_DATA_DIR: Joi.string().default('.collab'),
+    WS_MAX_CONNECTIONS: Joi.number().integer().min(1).default(10_000),
+    WS_MAX_PER_USER: Joi.number().integer().min(1).default(20),
+    WS_ALLOWED_ORIGINS: Joi.string().allow('').default(''),
+    WS_MESSAGE_RATE: Joi.number().integer().min(1).default(50),
+    WS_MESSAGE_BURST: Joi.number().integer().min(1).default(100),
+    WS_MAX_BUFFERED_BYTES: Joi.number().integer().min(64 * 1024).default(1024 * 1024),
+    WS_AUTH_TIMEOUT: durationSetting.default('5s'),
+    WS_MAX_ANON_PER_IP: Joi.number().integer().min(1).default(16),
+    WS_MAX_SUBSCRIPTIONS: Joi.number().integer().min(1).default(32),
+    PRESENCE_TTL_MS: Joi.number().integer().min(300).max(60_000).default(10_000),
+    WORKER_CONCURRENCY: Joi.number().integer().min(1).default(() => 2 * availableParallelism()),
+    WORKER_GRACE_MS: Joi.number().integer().min(0).default(30_000),
+    WORKER_LOCK_DURATION_MS: Joi.number().integer().min(1000).default(10_000),
+    WORKER_STALLED_INTERVAL_MS: Joi.number().integer().min(200).default(5_000),
+    WORKER_RECONCILE_INTERVAL_MS: Joi.number().integer().min(200).default(10_000)
 }).unknown(true);
 
 /**
@@ -113,7 +186,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         jobsMaxActivePerUser: value.JOBS_MAX_ACTIVE_PER_USER,
         sandboxDiskMb: value.SANDBOX_DISK_MB,
         logLevel: value.LOG_LEVEL,
-        dataDir
+        dataDir,
+        realtime: {
+            maxConnections: value.WS_MAX_CONNECTIONS,
+            maxPerUser: value.WS_MAX_PER_USER,
+            allowedOrigins: value.WS_ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+            messageRate: value.WS_MESSAGE_RATE,
+            messageBurst: value.WS_MESSAGE_BURST,
+            maxBufferedBytes: value.WS_MAX_BUFFERED_BYTES,
+            authTimeoutMs: parseDuration(value.WS_AUTH_TIMEOUT)! * 1000,
+            maxAnonPerIp: value.WS_MAX_ANON_PER_IP,
+            maxSubscriptions: value.WS_MAX_SUBSCRIPTIONS,
+            presenceTtlMs: value.PRESENCE_TTL_MS
+        },
+        worker: {
+            concurrency: value.WORKER_CONCURRENCY,
+            graceMs: value.WORKER_GRACE_MS,
+            lockDurationMs: value.WORKER_LOCK_DURATION_MS,
+            stalledIntervalMs: value.WORKER_STALLED_INTERVAL_MS,
+            reconcileIntervalMs: value.WORKER_RECONCILE_INTERVAL_MS
+        }
     };
 }
 

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
 import Hapi from '@hapi/hapi';
-import { connect, createLogger, type Config, type Logger } from '@collab/core';
+import { connect, createLogger, type Config, type Logger, type RealtimeSettings } from '@collab/core';
 import { Redis } from 'ioredis';
 import Joi from 'joi';
 import type { Knex } from 'knex';
@@ -19,7 +19,6 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { swaggerPlugin } from './plugins/swagger.js';
 import { jobsPlugin } from './jobs/plugin.js';
 import { realtimePlugin } from './realtime/plugin.js';
-import { realtimeSettings, type RealtimeSettings } from './realtime/settings.js';
 import { routesPlugin } from './routes/index.js';
 import { failAction } from './validation.js';
 
@@ -69,7 +68,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
 
     await server.register([metricsPlugin, loggingPlugin, errorsPlugin, authPlugin, rateLimitPlugin, inputPlugin, opsPlugin, swaggerPlugin]);
     // The bus and realtime (which registers nes) come before any plugin that adds nes subscriptions, e.g. /jobs/{job_id}.
-    const realtime = { ...realtimeSettings(), ...options.realtime };
+    const realtime = { ...config.realtime, ...options.realtime };
     await server.register({ plugin: busPlugin, options: { presenceTtlMs: realtime.presenceTtlMs } });
     await server.register({ plugin: realtimePlugin, options: { settings: realtime } });
     await server.register([jobsPlugin, routesPlugin]);

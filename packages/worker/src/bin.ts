@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, loadConfig } from '@collab/core';
 
-import { workerEnv } from './options.js';
 import { SandboxStartError } from './sandbox/index.js';
 import { startWorker } from './worker.js';
 
@@ -18,7 +17,6 @@ async function main(argv: string[]): Promise<void> {
         return;
     }
     const config = loadConfig();
-    workerEnv();
     if (!config.databaseUrl) {
         // The embedded database lives in one process: `npm start` runs its worker itself.
         throw new ConfigError('Invalid configuration: DATABASE_URL is required (the embedded database is only usable by npm start)');

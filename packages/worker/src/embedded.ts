@@ -1,10 +1,9 @@
 import type { Config, Logger } from '@collab/core';
 import type { Knex } from 'knex';
 
-import { workerEnv } from './options.js';
 import { startWorker, type WorkerHandle } from './worker.js';
 
-/** Grace of the embedded worker: shorter than the API's own drain, which waits for it. */
+/** Most grace the embedded worker takes: less than the API's own drain, which waits for it. */
 const EMBEDDED_GRACE_MS = 5_000;
 
 /**
@@ -16,7 +15,7 @@ const EMBEDDED_GRACE_MS = 5_000;
 export async function startEmbeddedWorker(options: { config: Config; db: Knex; logger?: Logger }): Promise<{ close(): Promise<void> }> {
     let handle: WorkerHandle;
     try {
-        handle = await startWorker({ ...options, graceMs: workerEnv().graceMs ?? EMBEDDED_GRACE_MS });
+        handle = await startWorker({ ...options, graceMs: Math.min(options.config.worker.graceMs, EMBEDDED_GRACE_MS) });
     } catch (error) {
         options.logger?.error({ err: (error as Error).message }, 'the job worker did not start; jobs cannot run');
         return { close: async () => undefined };

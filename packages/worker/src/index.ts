@@ -5,6 +5,6 @@
  */
 export { startWorker, type WorkerHandle } from './worker.js';
 export { startEmbeddedWorker } from './embedded.js';
-export { defaultConcurrency, workerEnv, type StartWorkerOptions } from './options.js';
+export type { StartWorkerOptions } from './options.js';
 export type { ReconcileReport } from './reconciler.js';
 export * from './sandbox/index.js';

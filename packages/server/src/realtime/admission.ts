@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 
 import { CloseCode } from './connection.js';
-import type { RealtimeSettings } from './settings.js';
+import type { RealtimeSettings } from '@collab/core';
 
 /** Why an upgrade is refused before the handshake: the HTTP status and a short reason. */
 export interface Refusal {

@@ -9,7 +9,7 @@ import { CloseCode, MAX_FRAME_BYTES, workspaceSlot, type Subscription } from './
 import type { Hub } from './hub.js';
 import { NesConnection } from './nes-connection.js';
 import { nesSocketWs, takeNes, type NesServerInternals } from './nes-internals.js';
-import type { RealtimeSettings } from './settings.js';
+import type { RealtimeSettings } from '@collab/core';
 
 /** The nes subscription paths of a workspace's events (PROTOCOL.md). */
 export const WORKSPACE_PATHS = ['/workspaces/{id}', '/workspaces/{id}/since/{seq}', '/workspaces/{id}/since/{seq}/{epoch}'];

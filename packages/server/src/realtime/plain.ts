@@ -14,7 +14,7 @@ import { CloseCode, MAX_FRAME_BYTES, type Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { PlainConnection, type PlainHandlers } from './plain-connection.js';
 import { sendEvent } from './send.js';
-import type { RealtimeSettings } from './settings.js';
+import type { RealtimeSettings } from '@collab/core';
 
 const PATH = /^\/ws\/workspaces\/([^/?#]*)\/?$/;
 

@@ -1,4 +1,6 @@
+import type { RealtimeSettings } from '@collab/core';
 import type { Plugin } from '@hapi/hapi';
+import Joi from 'joi';
 import type { Registry } from 'prom-client';
 
 import { Admission } from './admission.js';
@@ -9,7 +11,6 @@ import { Hub } from './hub.js';
 import { realtimeMetrics, type RealtimeMetrics } from './metrics.js';
 import { registerNes } from './nes.js';
 import { PlainEndpoint } from './plain.js';
-import { realtimeSettings, type RealtimeSettings } from './settings.js';
 import { takeOverUpgrades } from './upgrade.js';
 
 /** What the `collab-realtime` plugin exposes as `server.plugins['collab-realtime']`. */
@@ -29,12 +30,14 @@ declare module '@hapi/hapi' {
     }
 }
 
-/** Options of the `collab-realtime` plugin: settings over those read from the environment. */
+/** Options of the `collab-realtime` plugin: settings over the configuration's (`config.realtime`). */
 export interface RealtimePluginOptions {
     settings?: Partial<RealtimeSettings>;
 }
 
 const CLOSE_WAIT_MS = 1_500;
+
+const optionsSchema = Joi.object({ settings: Joi.object().pattern(Joi.string(), [Joi.number().min(0), Joi.array().items(Joi.string())]) });
 
 /**
  * Both real-time transports on the server's own port, bound to
@@ -50,7 +53,8 @@ export const realtimePlugin: Plugin<RealtimePluginOptions> = {
     version: '1.0.0',
     dependencies: ['collab-bus', 'collab-auth'],
     register: async (server, options) => {
-        const settings: RealtimeSettings = { ...realtimeSettings(), ...options.settings };
+        Joi.assert(options, optionsSchema, 'collab-realtime options');
+        const settings: RealtimeSettings = { ...server.app.config.realtime, ...options.settings };
         const { logger } = server.app;
         const onError = (err: Error) => logger.warn({ err: err.message }, 'realtime error');
         const counts = { nes: () => 0, ws: () => 0 };

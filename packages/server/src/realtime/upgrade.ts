@@ -7,7 +7,7 @@ import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
 import { CloseCode } from './connection.js';
 import type { NesServerInternals } from './nes-internals.js';
 import { plainTarget, type PlainEndpoint } from './plain.js';
-import type { RealtimeSettings } from './settings.js';
+import type { RealtimeSettings } from '@collab/core';
 
 /** What the dispatcher routes between. */
 export interface UpgradeOptions {
