@@ -395,6 +395,14 @@ async function main(): Promise<void> {
         // RSS after minute 2 (or over the second half of a shorter run).
         const fromSecond = Math.min(120, (MINUTES * 60) / 2);
         const late = samples.filter((sample) => sample.s >= fromSecond).map((sample) => sample.rssMiB);
+        const lowPoints: number[] = [];
+        for (let from = fromSecond; from < MINUTES * 60; from += 60) {
+            const minute = samples.filter((sample) => sample.s >= from && sample.s < from + 60).map((sample) => sample.rssMiB);
+            if (minute.length) {
+                lowPoints.push(Math.min(...minute));
+            }
+        }
+
         const min = Math.min(...late);
         const max = Math.max(...late);
         output.rss = {
@@ -403,6 +411,9 @@ async function main(): Promise<void> {
             maxMiB: max,
             spreadPercent: round((100 * (max - min)) / min),
             flatWithin10Percent: (max - min) / min <= 0.1,
+            // V8 lets garbage build up to a major GC (a sawtooth); a leak shows as rising low points instead.
+            lowPointPerMinuteMiB: lowPoints,
+            lowPointsFlatWithin10Percent: lowPoints.length > 0 && (Math.max(...lowPoints) - Math.min(...lowPoints)) / Math.min(...lowPoints) <= 0.1,
             idleBeforeSocketsMiB: mib(idle.rss),
             samples
         };
