@@ -6,10 +6,11 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { JobPublisher } from '../../packages/worker/src/publisher.js';
-import { startReconciler } from '../../packages/worker/src/reconciler.js';
+import { Reconciler, type ReconcilerOptions } from '../../packages/worker/src/reconciler.js';
 import { claimJob, finishJob, requeueJob } from '../../packages/worker/src/store.js';
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
 
 const result = { exit_code: 0, stdout: 'x\n', stderr: '', truncated: false, duration_ms: 5, error: null };
@@ -29,8 +30,8 @@ describe('job store and reconciler', () => {
     }
 
     const row = (id: string) => database.db('jobs').where({ id }).first();
-    const reconciler = (workerId: string) =>
-        startReconciler({
+    const reconciler = (workerId: string, options: Partial<ReconcilerOptions> = {}) =>
+        new Reconciler({
             db: database.db,
             redis,
             queue,
@@ -41,6 +42,7 @@ describe('job store and reconciler', () => {
             intervalMs: 60_000,
             queuedAgeMs: 1000,
             runningGraceMs: 1000,
+            ...options
         });
 
     before(async () => {
@@ -105,7 +107,7 @@ describe('job store and reconciler', () => {
             assert.equal(await queue.getJobState(fresh), 'unknown');
             assert.deepEqual((await r.runOnce()).enqueued, [], 'a second pass adds nothing');
         } finally {
-            await r.stop();
+            await r.close();
             await queue.obliterate({ force: true });
         }
     });
@@ -131,7 +133,25 @@ describe('job store and reconciler', () => {
             assert.equal((await row(owned)).status, 'running', 'BullMQ still owns it');
             assert.equal((await row(onTime)).status, 'running');
         } finally {
-            await r.stop();
+            await r.close();
+            await queue.obliterate({ force: true });
+        }
+    });
+
+    it('runs a pass every interval once started, and none after close', async () => {
+        const r = reconciler('w1', { intervalMs: 100 });
+        try {
+            const first = await insertJob({ created_at: database.db.raw("now() - interval '10 seconds'") });
+            r.start();
+            await eventually(async () => (await queue.getJobState(first)) === 'waiting', 10_000, 'a pass to enqueue the lost job');
+            await r.close();
+            const second = await insertJob({ created_at: database.db.raw("now() - interval '10 seconds'") });
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            assert.equal(await queue.getJobState(second), 'unknown', 'no pass after close');
+            assert.equal(await redis.exists(jobKeys(prefix).reconcilerLock), 0, 'the lock is given up');
+        }
+        finally {
+            await r.close();
             await queue.obliterate({ force: true });
         }
     });
@@ -143,11 +163,11 @@ describe('job store and reconciler', () => {
             assert.equal((await one.runOnce()).leader, true);
             assert.equal((await two.runOnce()).leader, false);
             assert.equal((await one.runOnce()).leader, true, 'the leader keeps it');
-            await one.stop();
+            await one.close();
             assert.equal((await two.runOnce()).leader, true);
         } finally {
-            await one.stop();
-            await two.stop();
+            await one.close();
+            await two.close();
         }
     });
 });

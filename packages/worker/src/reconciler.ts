@@ -7,7 +7,7 @@ import { LeaderLock } from './leader.js';
 import type { JobPublisher } from './publisher.js';
 import { failJob, JOB_ERRORS } from './store.js';
 
-/** Options of {@link startReconciler}. */
+/** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
     db: Knex;
     redis: Redis;
@@ -43,12 +43,57 @@ const BATCH = 500;
  * at a time (a Redis lock). Safe to repeat: adding a job twice is a no-op,
  * and a worker only runs a job whose row it can claim.
  */
-export function startReconciler(options: ReconcilerOptions): { stop(): Promise<void>; runOnce(): Promise<ReconcileReport> } {
-    const { db, queue, logger } = options;
-    const intervalMs = options.intervalMs ?? 10_000;
-    const lock = new LeaderLock(options.redis, jobKeys(options.prefix).reconcilerLock, options.workerId, Math.round(intervalMs * 2.5));
+export class Reconciler {
+    private readonly lock: LeaderLock;
+    private readonly intervalMs: number;
+    private timer: ReturnType<typeof setInterval> | undefined;
+    private current: Promise<unknown> | undefined;
 
-    async function enqueue(id: string): Promise<boolean> {
+    constructor(private readonly options: ReconcilerOptions) {
+        this.intervalMs = options.intervalMs ?? 10_000;
+        this.lock = new LeaderLock(options.redis, jobKeys(options.prefix).reconcilerLock, options.workerId, Math.round(this.intervalMs * 2.5));
+    }
+
+    /** Runs a pass every interval until {@link close}. */
+    start(): void {
+        if (this.timer) {
+            return;
+        }
+        this.timer = setInterval(() => {
+            // A pass stuck on a dead Redis or database must not pile up behind itself.
+            this.current ??= this.runOnce()
+                .catch((error: Error) => this.options.logger.warn({ err: error.message }, 'reconciler pass failed'))
+                .finally(() => {
+                    this.current = undefined;
+                });
+        }, this.intervalMs);
+        this.timer.unref();
+    }
+
+    /** Runs one pass now: repairs if this worker is (or becomes) the leader. */
+    async runOnce(): Promise<ReconcileReport> {
+        const report: ReconcileReport = { leader: false, enqueued: [], requeued: [], failed: [] };
+        report.leader = await this.lock.acquire();
+        if (report.leader) {
+            await this.orphansQueued(report);
+            await this.orphansRunning(report);
+            if (report.enqueued.length + report.requeued.length + report.failed.length > 0) {
+                this.options.logger.info(report, 'reconciler repaired jobs');
+            }
+        }
+        return report;
+    }
+
+    /** Stops the passes, waits for the one in progress, and gives up the leadership. */
+    async close(): Promise<void> {
+        clearInterval(this.timer);
+        this.timer = undefined;
+        await this.current;
+        await this.lock.release().catch(() => undefined);
+    }
+
+    private async enqueue(id: string): Promise<boolean> {
+        const { queue } = this.options;
         const state = await queue.getJobState(id);
         if (LIVE_STATES.has(state)) {
             return false;
@@ -60,25 +105,26 @@ export function startReconciler(options: ReconcilerOptions): { stop(): Promise<v
         return true;
     }
 
-    async function orphansQueued(report: ReconcileReport): Promise<void> {
-        const rows: Array<{ id: string }> = await db('jobs')
-            .select('id')
+    private async orphansQueued(report: ReconcileReport): Promise<void> {
+        const rows = await this.options.db('jobs')
+            .select<Array<{ id: string }>>('id')
             .where('status', 'queued')
-            .whereRaw(`created_at < now() - ? * interval '1 millisecond'`, [options.queuedAgeMs ?? 5_000])
+            .whereRaw('created_at < now() - ? * interval \'1 millisecond\'', [this.options.queuedAgeMs ?? 5_000])
             .orderBy('created_at')
             .limit(BATCH);
         for (const { id } of rows) {
-            if (await enqueue(id)) {
+            if (await this.enqueue(id)) {
                 report.enqueued.push(id);
             }
         }
     }
 
-    async function orphansRunning(report: ReconcileReport): Promise<void> {
-        const rows: Array<{ id: string; attempts: number }> = await db('jobs')
-            .select('id', 'attempts')
+    private async orphansRunning(report: ReconcileReport): Promise<void> {
+        const { db, queue } = this.options;
+        const rows = await db('jobs')
+            .select<Array<{ id: string; attempts: number }>>('id', 'attempts')
             .where('status', 'running')
-            .whereRaw(`started_at < now() - (timeout_ms + ?) * interval '1 millisecond'`, [options.runningGraceMs ?? 30_000])
+            .whereRaw('started_at < now() - (timeout_ms + ?) * interval \'1 millisecond\'', [this.options.runningGraceMs ?? 30_000])
             .orderBy('started_at')
             .limit(BATCH);
         for (const { id, attempts } of rows) {
@@ -87,7 +133,7 @@ export function startReconciler(options: ReconcilerOptions): { stop(): Promise<v
             }
             if (attempts < JOB_ATTEMPTS) {
                 const moved = await db('jobs').where({ id, status: 'running', attempts }).update({ status: 'queued', started_at: null }, ['id']);
-                if (moved.length === 1 && (await enqueue(id))) {
+                if (moved.length === 1 && (await this.enqueue(id))) {
                     report.requeued.push(id);
                 }
                 continue;
@@ -96,41 +142,8 @@ export function startReconciler(options: ReconcilerOptions): { stop(): Promise<v
             const owner = await failJob(db, id, error);
             if (owner) {
                 report.failed.push(id);
-                await options.publisher.status(owner, 'error', null, error);
+                await this.options.publisher.status(owner, 'error', null, error);
             }
         }
     }
-
-    async function runOnce(): Promise<ReconcileReport> {
-        const report: ReconcileReport = { leader: false, enqueued: [], requeued: [], failed: [] };
-        report.leader = await lock.acquire();
-        if (report.leader) {
-            await orphansQueued(report);
-            await orphansRunning(report);
-            if (report.enqueued.length + report.requeued.length + report.failed.length > 0) {
-                logger.info(report, 'reconciler repaired jobs');
-            }
-        }
-        return report;
-    }
-
-    let current: Promise<unknown> | undefined;
-    const timer = setInterval(() => {
-        // A pass stuck on a dead Redis or database must not pile up behind itself.
-        current ??= runOnce()
-            .catch((error: Error) => logger.warn({ err: error.message }, 'reconciler pass failed'))
-            .finally(() => {
-                current = undefined;
-            });
-    }, intervalMs);
-    timer.unref();
-
-    return {
-        runOnce,
-        stop: async () => {
-            clearInterval(timer);
-            await current;
-            await lock.release().catch(() => undefined);
-        },
-    };
 }

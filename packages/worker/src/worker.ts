@@ -20,7 +20,7 @@ import { startHeartbeat } from './heartbeat.js';
 import { resolveOptions, type StartWorkerOptions } from './options.js';
 import { createProcessor, type AbortReason } from './processor.js';
 import { JobPublisher } from './publisher.js';
-import { startReconciler, type ReconcileReport } from './reconciler.js';
+import { Reconciler, type ReconcileReport } from './reconciler.js';
 import { discoverLanguages, SandboxStartError, sweepStaleJobDirs } from './sandbox/index.js';
 import { findBwrap } from './sandbox/command.js';
 import { setUpSandboxHost } from './sandbox/setup.js';
@@ -125,7 +125,7 @@ export async function startWorker(input: StartWorkerOptions): Promise<WorkerHand
         last_seen: new Date().toISOString(),
     });
     const heartbeat = await startHeartbeat({ redis, prefix, advert, logger, intervalMs: options.heartbeatMs });
-    const reconciler = startReconciler({
+    const reconciler = new Reconciler({
         db,
         redis,
         queue,
@@ -137,6 +137,7 @@ export async function startWorker(input: StartWorkerOptions): Promise<WorkerHand
         queuedAgeMs: options.queuedAgeMs,
         runningGraceMs: options.runningGraceMs,
     });
+    reconciler.start();
     logger.info({ concurrency: options.concurrency, languages: advert().languages, sandbox: mode }, 'worker started');
 
     let closing: Promise<void> | undefined;
@@ -152,7 +153,7 @@ export async function startWorker(input: StartWorkerOptions): Promise<WorkerHand
         } finally {
             clearTimeout(grace);
         }
-        await reconciler.stop();
+        await reconciler.close();
         await stopCancels();
         await bus.close();
         await queue.close();
