@@ -11,7 +11,8 @@ import { REDIS_URL } from '../helpers/config.js';
 import { createTestDatabase, onPglite, type TestDatabase } from '../helpers/database.js';
 import { run as spawnChild, type Child } from '../helpers/process.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-import { CLI, collab, makeHome, start, until, type Running } from './run-cli.js';
+import { until } from '../helpers/wait.js';
+import { CLI, collab, makeHome, start, type Running } from './run-cli.js';
 
 const SERVER_BIN = fileURLToPath(new URL('../../packages/server/src/bin.ts', import.meta.url));
 const WORKER_BIN = fileURLToPath(new URL('../../packages/worker/src/bin.ts', import.meta.url));

@@ -8,7 +8,8 @@ import { startWorker, type WorkerHandle } from '@collab/worker';
 
 import { run } from '../helpers/process.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-import { CLI, collab, makeHome, start, until, type Running } from './run-cli.js';
+import { until } from '../helpers/wait.js';
+import { CLI, collab, makeHome, start, type Running } from './run-cli.js';
 
 /** The whole CLI against a real server and a real (unsandboxed) worker, as a user would drive it. */
 describe('collab end to end', { timeout: 180_000 }, () => {

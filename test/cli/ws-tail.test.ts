@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { freePort } from '../helpers/process.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-import { CLI, collab, makeHome, start, until, type Running } from './run-cli.js';
+import { until } from '../helpers/wait.js';
+import { CLI, collab, makeHome, start, type Running } from './run-cli.js';
 
 /** `collab ws tail` across a restart of the server it is connected to. */
 describe('collab ws tail', { timeout: 120_000 }, () => {

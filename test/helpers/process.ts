@@ -1,45 +1,56 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
+import { until } from './wait.js';
+
 /** A child process with its output collected. */
 export interface Child {
     process: ChildProcess;
     stdout(): string;
     stderr(): string;
-    /** Resolves with the exit code (or the signal's name). */
+    /** Non-empty lines of stdout so far. */
+    lines(): string[];
+    /** Resolves with the exit code (or the signal's name) when the process exits. */
     exited: Promise<number | string>;
+    /** As `exited`, once its output streams are closed too: stdout() and stderr() are then complete. */
+    closed: Promise<number | string>;
 }
 
-/** Spawns a command, collecting its output. */
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Child {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+/** What `run()` takes besides the command. */
+export interface RunOptions {
+    /** The whole environment of the child (default: this process's). */
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    /** Written to stdin, which is then closed (default: stdin stays open). */
+    input?: string;
+    /** A process group of its own, so a test can signal the child and everything it starts (`process.kill(-pid)`). */
+    detached?: boolean;
+}
+
+/** Spawns a command, collecting its output: the one way tests start a process. */
+export function run(command: string, args: string[], options: RunOptions = {}): Child {
+    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, detached: options.detached, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout!.on('data', (chunk) => (out += chunk));
     child.stderr!.on('data', (chunk) => (err += chunk));
+    child.stdin!.on('error', () => undefined);
     if (options.input !== undefined) {
         child.stdin!.end(options.input);
     }
 
-    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-    return { process: child, stdout: () => out, stderr: () => err, exited };
+    const exited = new Promise<number | string>((resolve) => {
+        child.on('exit', (code, signal) => resolve(code ?? signal ?? -1));
+        child.on('error', (error) => resolve(`cannot start ${command}: ${error.message}`));
+    });
+    const closed = new Promise<number | string>((resolve) => {
+        child.on('close', (code, signal) => resolve(code ?? signal ?? -1));
+        child.on('error', (error) => resolve(`cannot start ${command}: ${error.message}`));
+    });
+    return { process: child, stdout: () => out, stderr: () => err, lines: () => out.split('\n').filter(Boolean), exited, closed };
 }
 
-/** Waits until `check` returns a value, polling. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await check();
-        if (value) {
-            return value;
-        }
-
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting for ${what}`);
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-}
+/** Waits until `check` returns a value, polling; the same as {@link until}. */
+export const eventually = until;
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {

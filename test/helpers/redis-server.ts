@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 import { Redis } from 'ioredis';
 
-import { eventually, freePort } from './process.js';
+import { freePort } from './process.js';
+import { until } from './wait.js';
 
 /** A throwaway redis-server of one test file, for outages: it can be stopped and started again on the same port. */
 export class RedisServer {
@@ -26,7 +27,7 @@ export class RedisServer {
         }
 
         this.#child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-        await eventually(async () => {
+        await until(async () => {
             const client = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
             client.on('error', () => {});
             try {

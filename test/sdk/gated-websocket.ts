@@ -38,15 +38,3 @@ export function gate(): Gate {
         }
     };
 }
-
-/** Polls `check` until it holds. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting for ${what}`);
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-}

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { AuthenticationError, CollabClient, type EventEnvelope, type RealtimeStatus, type TokenPair } from '@collab/sdk';
 
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-import { gate, until, type Gate } from './gated-websocket.js';
+import { until } from '../helpers/wait.js';
+import { gate, type Gate } from './gated-websocket.js';
 
 /** Access tokens live 2 s here: the socket must refresh and re-authenticate, or reconnect with a fresh token. */
 describe('client.realtime with short-lived access tokens', () => {

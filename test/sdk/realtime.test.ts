@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { CollabClient, ConnectionError, NotFoundError, type EventEnvelope, type RealtimeStatus, type ResyncInfo } from '@collab/sdk';
 
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-import { gate, until, type Gate } from './gated-websocket.js';
+import { until } from '../helpers/wait.js';
+import { gate, type Gate } from './gated-websocket.js';
 
 /** What one subscription saw. */
 interface Seen {

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { createEmptyDatabase, onPglite } from '../helpers/database.js';
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { cleanRedis } from '../helpers/server.js';
-import { eventually, freePort, run } from '../helpers/process.js';
+import { freePort, run } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 
 const BIN = fileURLToPath(new URL('../../packages/server/dist/bin.js', import.meta.url));
 
@@ -58,7 +59,7 @@ describe('collab-server binary', () => {
         const port = await freePort();
         const server = run(process.execPath, [BIN, 'start'], { env: { ...env, PORT: String(port) } });
         try {
-            const ready = await eventually(async () => {
+            const ready = await until(async () => {
                 const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
                 return res?.status === 200 && res.json();
             }, 20_000, '/readyz');

@@ -11,8 +11,9 @@ import knex from 'knex';
 import { Redis } from 'ioredis';
 
 import { onPglite } from '../helpers/database.js';
-import { eventually, freePort, run, type Child } from '../helpers/process.js';
+import { freePort, run, type Child } from '../helpers/process.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 // This file's job directories stay out of the shared tmp, where sandbox.test.ts counts collab-job-* directories.
 // Traversable (0711): in bwrap mode the sandbox, as nobody, binds a directory inside it.
@@ -27,7 +28,7 @@ async function startRedis(port: number): Promise<Child> {
     const child = run('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
     probe.on('error', () => undefined);
-    await eventually(async () => probe.connect().then(() => true, () => false), 10_000, 'redis-server to listen');
+    await until(async () => probe.connect().then(() => true, () => false), 10_000, 'redis-server to listen');
     probe.disconnect();
     return child;
 }
@@ -71,14 +72,14 @@ describe('jobs while Redis goes away', { timeout: 120_000 }, () => {
             ids.push(await submit(i));
         }
 
-        await eventually(async () => (await t.database.db('jobs').where({ status: 'running' })).length > 0, 10_000, 'a job to run');
+        await until(async () => (await t.database.db('jobs').where({ status: 'running' })).length > 0, 10_000, 'a job to run');
         await stop(redisServer);
         const during = [await submit(100), await submit(101)];
         await new Promise((resolve) => setTimeout(resolve, 3000));
         redisServer = await startRedis(port);
 
         const all = [...ids, ...during];
-        await eventually(async () => {
+        await until(async () => {
             const rows: Array<{ status: string }> = await t.database.db('jobs').whereIn('id', all);
             return rows.every((row) => row.status === 'succeeded');
         }, 60_000, 'every job to succeed');
@@ -142,7 +143,7 @@ describe('jobs while the database goes away', { skip: onPglite && 'needs Postgre
         assert.equal((await t.call('GET', '/api/jobs/', { token: user.access })).statusCode, 503);
 
         await pgCtl('-o', `-p ${pgPort} -k ${dataDir}`, '-l', join(dataDir, 'log'), '-w', 'start');
-        const ok = await eventually(async () => {
+        const ok = await until(async () => {
             const again = await t.call('POST', '/api/jobs/submit/', { token: user.access, payload });
             return again.statusCode === 202 && again;
         }, 10_000, 'submits to work again');

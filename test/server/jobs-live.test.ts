@@ -12,8 +12,8 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 
 import { REDIS_URL } from '../helpers/config.js';
-import { eventually } from '../helpers/process.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 // This file's job directories stay out of the shared tmp, where sandbox.test.ts counts collab-job-* directories.
 // Traversable (0711): in bwrap mode the sandbox, as nobody, binds a directory inside it.
@@ -68,14 +68,14 @@ describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {
         const client = await connect(alice);
         const updates: JobUpdate[] = [];
         await client.subscribe(`/jobs/${id}`, (message) => updates.push(message as JobUpdate));
-        await eventually(() => updates.some((u) => u.type === 'status' && u.status === 'failed'), 15_000, 'the final status');
+        await until(() => updates.some((u) => u.type === 'status' && u.status === 'failed'), 15_000, 'the final status');
         assert.equal(updates[0]!.type, 'status', 'the current status first');
         const output = updates.filter((u) => u.type === 'output').map((u) => u.type === 'output' && u.data).join('');
         assert.equal(output, 'one\ntwo\n');
         const last = updates.at(-1)!;
         assert.deepEqual(last, { type: 'status', job_id: id, status: 'failed', attempts: 1, exit_code: 5, error: null });
         await client.unsubscribe(`/jobs/${id}`);
-        await eventually(async () => (await subscribers(id)) === 0, 5000, 'the relay to unsubscribe from Redis');
+        await until(async () => (await subscribers(id)) === 0, 5000, 'the relay to unsubscribe from Redis');
     });
 
     it('shares one Redis subscription among local subscribers of a job', async () => {
@@ -88,7 +88,7 @@ describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {
         await a.disconnect();
         assert.equal(await subscribers(id), 1, 'still one local subscriber');
         await b.disconnect();
-        await eventually(async () => (await subscribers(id)) === 0, 5000, 'the last subscriber to leave');
+        await until(async () => (await subscribers(id)) === 0, 5000, 'the last subscriber to leave');
     });
 
     it('lets members of the job\'s workspace subscribe, and nobody else (404)', async () => {
@@ -102,7 +102,7 @@ describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {
         const viewer = await connect(carol);
         const seen: JobUpdate[] = [];
         await viewer.subscribe(`/jobs/${id}`, (message) => seen.push(message as JobUpdate));
-        await eventually(() => seen.some((u) => u.type === 'status' && u.status === 'succeeded'), 10_000, 'the viewer to see it end');
+        await until(() => seen.some((u) => u.type === 'status' && u.status === 'succeeded'), 10_000, 'the viewer to see it end');
 
         const outsider = await connect(bob);
         await assert.rejects(outsider.subscribe(`/jobs/${id}`, () => undefined), (err: { statusCode?: number }) => err.statusCode === 404);
@@ -181,14 +181,14 @@ describe('nes /jobs/{job_id} when access is lost', { timeout: 60_000 }, () => {
         const submitter = await watch(owner, id);
         const removed = await watch(member, id);
         await print(id, 'one\n');
-        await eventually(() => removed.outputs().length === 1 && submitter.outputs().length === 1, 5000, 'both to get the first output');
+        await until(() => removed.outputs().length === 1 && submitter.outputs().length === 1, 5000, 'both to get the first output');
 
         const res = await t.call('DELETE', `/api/projects/projects/${projectId}/members/${member.id}/`, { token: owner.access });
         assert.equal(res.statusCode, 204, res.payload);
-        await eventually(() => removed.revoked() !== undefined, 5000, 'the revoke');
+        await until(() => removed.revoked() !== undefined, 5000, 'the revoke');
         assert.match(JSON.stringify(removed.revoked()), /access to this job was removed/);
         await print(id, 'two\n');
-        await eventually(() => submitter.outputs().length === 2, 5000, 'the submitter to get the second output');
+        await until(() => submitter.outputs().length === 2, 5000, 'the submitter to get the second output');
         await new Promise((resolve) => setTimeout(resolve, 200));
         assert.deepEqual(removed.outputs(), ['one\n']);
         assert.equal(removed.closed(), false, 'the socket stays open');
@@ -203,9 +203,9 @@ describe('nes /jobs/{job_id} when access is lost', { timeout: 60_000 }, () => {
         const removed = await watch(member, id);
         const res = await t.call('DELETE', `/api/projects/workspaces/${workspaceId}/`, { token: owner.access });
         assert.equal(res.statusCode, 204, res.payload);
-        await eventually(() => removed.revoked() !== undefined, 5000, 'the revoke');
+        await until(() => removed.revoked() !== undefined, 5000, 'the revoke');
         await print(id, 'after\n');
-        await eventually(() => submitter.outputs().length === 1, 5000, 'the submitter to get the output');
+        await until(() => submitter.outputs().length === 1, 5000, 'the submitter to get the output');
         await new Promise((resolve) => setTimeout(resolve, 200));
         assert.deepEqual(removed.outputs(), []);
         assert.equal(submitter.revoked(), undefined);
@@ -219,10 +219,10 @@ describe('nes /jobs/{job_id} when access is lost', { timeout: 60_000 }, () => {
         assert.equal(await subscribers(id), 1);
         const res = await t.call('PATCH', `/api/admin/users/${member.id}/`, { token: admin.access, payload: { is_active: false } });
         assert.equal(res.statusCode, 200, res.payload);
-        await eventually(() => removed.closed(), 5000, 'the socket to close');
+        await until(() => removed.closed(), 5000, 'the socket to close');
         await print(id, 'after\n');
-        await eventually(async () => (await subscribers(id)) === 0, 5000, 'the relay to unsubscribe');
+        await until(async () => (await subscribers(id)) === 0, 5000, 'the relay to unsubscribe');
         assert.deepEqual(removed.outputs(), []);
-        await eventually(() => t.server.plugins['collab-jobs'].relay.size === 0, 5000, 'no relay listener');
+        await until(() => t.server.plugins['collab-jobs'].relay.size === 0, 5000, 'no relay listener');
     });
 });

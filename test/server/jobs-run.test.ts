@@ -11,8 +11,8 @@ import { startWorker, type WorkerHandle } from '@collab/worker';
 import { Redis } from 'ioredis';
 
 import { REDIS_URL } from '../helpers/config.js';
-import { eventually } from '../helpers/process.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 // This file's job directories stay out of the shared tmp, where sandbox.test.ts counts collab-job-* directories.
 // Traversable (0711): in bwrap mode the sandbox, as nobody, binds a directory inside it.
@@ -50,7 +50,7 @@ describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
         return (res.result as { job_id: string }).job_id;
     };
     const get = async (user: TestUser, id: string) => (await t.call('GET', `/api/jobs/${id}/`, { token: user.access })).result as JobBody;
-    const finished = (user: TestUser, id: string, timeoutMs = 20_000) => eventually(async () => {
+    const finished = (user: TestUser, id: string, timeoutMs = 20_000) => until(async () => {
         const job = await get(user, id);
         return !['queued', 'running'].includes(job.status) && job;
     }, timeoutMs, `job ${id} to end`);
@@ -120,7 +120,7 @@ describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
         await subscriber.psubscribe(`${jobKeys(t.config.redisPrefix).updatesPrefix}*`);
         subscriber.on('pmessage', (_pattern, _channel, message) => updates.push(parseJobUpdate(message)!));
         const id = await submit(alice, { code: 'import time\nprint("started", flush=True)\ntime.sleep(30)\nprint("never")' });
-        await eventually(() => updates.some((u) => u.job_id === id && u.type === 'output' && u.data === 'started\n'), 10_000, 'the program\'s live output');
+        await until(() => updates.some((u) => u.job_id === id && u.type === 'output' && u.data === 'started\n'), 10_000, 'the program\'s live output');
         const res = await t.call('POST', `/api/jobs/${id}/cancel/`, { token: alice.access });
         assert.equal(res.statusCode, 202);
         assert.equal((res.result as { status: string }).status, 'running');
@@ -129,7 +129,7 @@ describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
         assert.equal(job.stdout, 'started\n');
         assert.ok(job.duration_ms! < 5000);
         assert.equal((await t.call('POST', `/api/jobs/${id}/cancel/`, { token: alice.access })).statusCode, 409);
-        await eventually(() => updates.some((u) => u.job_id === id && u.type === 'status' && u.status === 'cancelled'), 2000, 'the cancelled update');
+        await until(() => updates.some((u) => u.job_id === id && u.type === 'status' && u.status === 'cancelled'), 2000, 'the cancelled update');
         assert.deepEqual(updates.filter((u) => u.job_id === id).map((u) => u.type === 'status' ? u.status : u.data), ['running', 'started\n', 'cancelled']);
         subscriber.disconnect();
     });
@@ -166,7 +166,7 @@ describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
             bus.subscribe(workspace.id, (envelope) => events.push(envelope));
             await new Promise((resolve) => setTimeout(resolve, 100));
             const id = await submit(alice, { code: 'import sys; sys.exit(4)', workspace_id: workspace.id });
-            await eventually(() => events.length >= 3, 10_000, 'three job events');
+            await until(() => events.length >= 3, 10_000, 'three job events');
             assert.deepEqual(events.map((e) => [e.event, e.payload, e.user, e.user_id, e.workspace]), [
                 ['job.queued', { job_id: id, status: 'queued' }, alice.email, alice.id, workspace.id],
                 ['job.started', { job_id: id, status: 'running' }, alice.email, alice.id, workspace.id],

@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { CollabClient } from '@collab/sdk';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
-import { eventually, freePort } from '../helpers/process.js';
+import { freePort } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -43,7 +44,7 @@ describe('npm start', () => {
         };
         try {
             const baseUrl = `http://127.0.0.1:${port}`;
-            await eventually(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, 180_000, `npm start to serve ${baseUrl}`);
+            await until(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, 180_000, `npm start to serve ${baseUrl}`);
             assert.ok(existsSync(join(dataDir, 'jwt-secret')), 'a development secret was generated in the data directory');
 
             const client = new CollabClient({ baseUrl });
@@ -58,7 +59,7 @@ describe('npm start', () => {
             process.kill(-child.pid!, 'SIGINT');
         }
 
-        await eventually(() => !alive(), 30_000, 'every process of npm start to exit');
+        await until(() => !alive(), 30_000, 'every process of npm start to exit');
         assert.match(stdout, /"msg":"server stopped"/, stderr);
         assert.doesNotMatch(stdout + stderr, /"level":(50|60)/, 'no error was logged');
     });

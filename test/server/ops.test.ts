@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import knex from 'knex';
 import { register as globalRegistry } from 'prom-client';
 
-import { eventually } from '../helpers/process.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const DEAD_DATABASE = 'postgres://postgres@127.0.0.1:1/x';
 
@@ -66,7 +66,7 @@ describe('/readyz when a backing service is down', () => {
 
     it('answers 200 again once Redis is back', async () => {
         await redis.start();
-        await eventually(async () => (await noRedis.server.inject('/readyz')).statusCode === 200, 15_000, 'readiness');
+        await until(async () => (await noRedis.server.inject('/readyz')).statusCode === 200, 15_000, 'readiness');
     });
 
     it('answers 503 naming the database when PostgreSQL is down', async () => {

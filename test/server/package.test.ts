@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { createEmptyDatabase } from '../helpers/database.js';
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { cleanRedis } from '../helpers/server.js';
-import { eventually, freePort, run } from '../helpers/process.js';
+import { freePort, run } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -49,7 +50,7 @@ describe('the published collab-server package', () => {
         const port = await freePort();
         const server = run(bin, ['start'], { env: { ...env, PORT: String(port) }, cwd: app });
         try {
-            const ready = await eventually(async () => {
+            const ready = await until(async () => {
                 const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
                 return res?.status === 200;
             }, 30_000, 'the packed server to be ready');

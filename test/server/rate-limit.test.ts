@@ -7,9 +7,9 @@ import { Redis } from 'ioredis';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { eventually } from '../helpers/process.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const PASSWORD = 'correct horse battery';
 let nextIp = 1;
@@ -208,7 +208,7 @@ describe('rate limits when Redis is down', () => {
     it('limits again once Redis is back', async () => {
         const user = await t.user('back');
         await redis.start();
-        await eventually(async () => (await me(t.server, user.access)).statusCode === 429, 15_000, 'the per-user limit');
-        await eventually(async () => (await badLogin(t.server, '10.8.0.1')).statusCode === 429, 15_000, 'the auth limit');
+        await until(async () => (await me(t.server, user.access)).statusCode === 429, 15_000, 'the per-user limit');
+        await until(async () => (await badLogin(t.server, '10.8.0.1')).statusCode === 429, 15_000, 'the auth limit');
     });
 });

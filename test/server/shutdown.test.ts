@@ -5,8 +5,9 @@ import { after, before, describe, it } from 'node:test';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { eventually, run, type Child } from '../helpers/process.js';
+import { run, type Child } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/shutdown-server.ts', import.meta.url));
 
@@ -34,7 +35,7 @@ describe('installShutdown()', { concurrency: true }, () => {
             }
         });
         children.push(child);
-        const port = await eventually(() => lines(child).find((line) => line.port)?.port, 60_000, `the server to listen (${child.stderr()})`);
+        const port = await until(() => lines(child).find((line) => line.port)?.port, 60_000, `the server to listen (${child.stderr()})`);
         return { child, url: `http://127.0.0.1:${port}` };
     }
 
@@ -53,10 +54,10 @@ describe('installShutdown()', { concurrency: true }, () => {
     it('lets an in-flight request finish on SIGTERM, refuses new connections, then exits 0', async () => {
         const { child, url } = await start();
         const slow = fetch(`${url}/slow?ms=1500`);
-        await eventually(() => lines(child).some((line) => line.slow === 'started'), 10_000, 'the slow request to start');
+        await until(() => lines(child).some((line) => line.slow === 'started'), 10_000, 'the slow request to start');
 
         child.process.kill('SIGTERM');
-        await eventually(() => lines(child).some((line) => /shutting down/.test(String(line.msg))), 5_000, 'the shutdown to start');
+        await until(() => lines(child).some((line) => /shutting down/.test(String(line.msg))), 5_000, 'the shutdown to start');
         await assert.rejects(fetch(`${url}/healthz`), 'new connections are refused while draining');
 
         const res = await slow;

@@ -9,8 +9,8 @@ import { Redis } from 'ioredis';
 import { JOB_ERRORS } from '../../packages/worker/src/store.js';
 import { REDIS_URL, testConfig } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { eventually } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 interface Row {
     status: string;
@@ -41,7 +41,7 @@ describe('job results and errors of real runs', () => {
         return id;
     }
 
-    const ended = (id: string, timeoutMs = 20_000) => eventually(async () => {
+    const ended = (id: string, timeoutMs = 20_000) => until(async () => {
         const row = await database.db('jobs').where({ id }).first() as Row;
         return ['queued', 'running'].includes(row.status) ? undefined : row;
     }, timeoutMs, `job ${id} to end`);
@@ -93,7 +93,7 @@ describe('job results and errors of real runs', () => {
             assert.equal(row.status, 'error');
             assert.equal(row.attempts, 3);
             assert.equal(row.error, JOB_ERRORS.systemFailure(3));
-            const announced = await eventually(() => updates.find((update) => update.job_id === id && update.type === 'status' && update.status === 'error'), 5000, 'the error update');
+            const announced = await until(() => updates.find((update) => update.job_id === id && update.type === 'status' && update.status === 'error'), 5000, 'the error update');
             assert.equal(announced.type === 'status' && announced.error, JOB_ERRORS.systemFailure(3));
         }
         finally {

@@ -14,8 +14,9 @@ import { Redis } from 'ioredis';
 import { JOB_ERRORS } from '../../packages/worker/src/store.js';
 import { REDIS_URL } from '../helpers/config.js';
 import { onPglite } from '../helpers/database.js';
-import { eventually, run, type Child } from '../helpers/process.js';
+import { run, type Child } from '../helpers/process.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 // This file's job directories stay out of the shared tmp, where sandbox.test.ts counts collab-job-* directories.
 // Traversable (0711): in bwrap mode the sandbox, as nobody, binds a directory inside it.
@@ -65,7 +66,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
             },
         });
         children.push(child);
-        await eventually(async () => (await redis.smembers(jobKeys(t.config.redisPrefix).workers)).some((id) => !before.has(id)), 20_000, 'the worker to advertise');
+        await until(async () => (await redis.smembers(jobKeys(t.config.redisPrefix).workers)).some((id) => !before.has(id)), 20_000, 'the worker to advertise');
         return child;
     }
 
@@ -84,7 +85,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
 
     const row = async (id: string): Promise<Row> => t.database.db('jobs').where({ id }).first();
     const ended = (id: string, timeoutMs = 30_000) =>
-        eventually(async () => {
+        until(async () => {
             const current = await row(id);
             return !['queued', 'running'].includes(current.status) && current;
         }, timeoutMs, `job ${id} to end`);
@@ -115,7 +116,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
     it('finishes a job on another worker when its worker is SIGKILLed mid-run: succeeded, attempts 2, one terminal status', async () => {
         const a = await spawnWorker();
         const id = await submit('import time; time.sleep(3); print("done")');
-        await eventually(async () => (await row(id)).status === 'running', 10_000, 'worker A to start the job');
+        await until(async () => (await row(id)).status === 'running', 10_000, 'worker A to start the job');
         const killedAt = Date.now();
         a.process.kill('SIGKILL');
         assert.equal(await a.exited, 'SIGKILL');
@@ -134,12 +135,12 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         await Promise.all(inProcess.splice(0).map((worker) => worker.close()));
         const a = await spawnWorker();
         const id = await submit('import time; time.sleep(2); print("done")');
-        await eventually(async () => (await row(id)).status === 'running', 10_000, 'worker A to start the job');
+        await until(async () => (await row(id)).status === 'running', 10_000, 'worker A to start the job');
         a.process.kill('SIGSTOP');
         await localWorker();
-        await eventually(async () => (await row(id)).attempts === 2, 20_000, 'worker B to take the job over');
+        await until(async () => (await row(id)).attempts === 2, 20_000, 'worker B to take the job over');
         a.process.kill('SIGCONT');
-        await eventually(() => a.stdout().includes('result discarded'), 20_000, 'worker A to find its result superseded');
+        await until(() => a.stdout().includes('result discarded'), 20_000, 'worker A to find its result superseded');
         const job = await ended(id);
         assert.equal(job.status, 'succeeded');
         assert.equal(job.attempts, 2);
@@ -153,7 +154,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         await Promise.all(inProcess.splice(0).map((worker) => worker.close()));
         const a = await spawnWorker();
         const id = await submit('import time; time.sleep(1); print("done")');
-        await eventually(async () => (await row(id)).status === 'running', 10_000, 'the job to start');
+        await until(async () => (await row(id)).status === 'running', 10_000, 'the job to start');
         a.process.kill('SIGTERM');
         assert.equal(await a.exited, 0, a.stderr());
         const job = await row(id);
@@ -167,7 +168,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         const a = await spawnWorker({ WORKER_GRACE_MS: '300', COLLAB_SANDBOX: 'none' });
         const code = `import os, time\np = ${JSON.stringify(marker)}\nif os.path.exists(p):\n    print("second run")\nelse:\n    open(p, "w").close()\n    time.sleep(30)`;
         const id = await submit(code);
-        await eventually(() => existsSync(marker), 10_000, 'the first run to start');
+        await until(() => existsSync(marker), 10_000, 'the first run to start');
         const stoppedAt = Date.now();
         a.process.kill('SIGTERM');
         assert.equal(await a.exited, 0, a.stderr());
