@@ -42,9 +42,11 @@ async function cascades(db: Knex): Promise<void> {
         assert.equal(Number((await db(table).count({ n: '*' }))[0]!.n), 0, `${table} rows go with the project`);
     }
 
-    await assert.rejects(db('memberships').insert({ project_id: project.id, user_id: user.id, role: 'owner' }), 'foreign keys hold');
-    await assert.rejects(db('projects').insert({ name: 'q' }).returning('id').then(([p]) =>
-        db('memberships').insert({ project_id: p.id, user_id: user.id, role: 'admin' })), 'roles are checked');
+    await assert.rejects(db('memberships').insert({ project_id: project.id, user_id: user.id, role: 'owner' }),
+        { code: '23503', constraint: 'memberships_project_id_foreign' }, 'foreign keys hold');
+    const [other] = await db('projects').insert({ name: 'q', owner_id: user.id }).returning('id');
+    await assert.rejects(db('memberships').insert({ project_id: other.id, user_id: user.id, role: 'admin' }),
+        { code: '23514', constraint: 'memberships_role_check' }, 'roles are checked');
 }
 
 for (const embedded of [false, true]) {

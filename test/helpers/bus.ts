@@ -7,6 +7,7 @@ import { EventBus, type EventBusOptions, type Unsubscribe } from '../../packages
 import { busKeys } from '../../packages/core/src/bus/keys.js';
 import { REDIS_URL, testPrefix } from './config.js';
 import { cleanRedis } from './server.js';
+import { until } from './wait.js';
 
 /** The sender of the events tests publish. */
 export const sender = { user: 'ann@example.com', user_id: 7 };
@@ -19,16 +20,9 @@ export function range(from: number, to: number): number[] {
     return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-/** Polls every 10 ms: bus tests wait for deliveries that take milliseconds. */
+/** Waits until `condition` holds (see {@link until}), 5 s at most: bus deliveries take milliseconds. */
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!await condition()) {
-        if (Date.now() > deadline) {
-            throw new Error('timed out waiting for condition');
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await until(condition, timeoutMs);
 }
 
 /** Event buses of one test file on real Redis, under its own key prefix; `close()` ends them and removes the keys. */
