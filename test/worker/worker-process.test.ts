@@ -45,8 +45,8 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
     const children: Child[] = [];
     const inProcess: WorkerHandle[] = [];
 
-    /** Starts `collab-worker` from source; resolves once it advertises itself. */
-    async function spawnWorker(env: Record<string, string> = {}): Promise<Child> {
+    /** Starts `collab-worker` from source; resolves once it advertises itself, with the id it advertises. */
+    async function spawnWorker(env: Record<string, string> = {}): Promise<Child & { id: string }> {
         const before = new Set(await redis.smembers(jobKeys(t.config.redisPrefix).workers));
         const child = run(process.execPath, ['--conditions=source', '--import', 'tsx', BIN], {
             env: {
@@ -66,8 +66,8 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
             },
         });
         children.push(child);
-        await until(async () => (await redis.smembers(jobKeys(t.config.redisPrefix).workers)).some((id) => !before.has(id)), 20_000, 'the worker to advertise');
-        return child;
+        const id = await until(async () => (await redis.smembers(jobKeys(t.config.redisPrefix).workers)).find((id) => !before.has(id)), 20_000, 'the worker to advertise', () => child.stderr());
+        return { ...child, id };
     }
 
     /** A worker in this process, quick to take over stalled jobs. */
@@ -122,11 +122,11 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         assert.equal(await a.exited, 'SIGKILL');
 
         await localWorker();
-        const job = await ended(id);
+        // The contract's bound: one terminal status within 90 s of the crash.
+        const job = await ended(id, 90_000 - (Date.now() - killedAt));
         assert.equal(job.status, 'succeeded');
         assert.equal(job.stdout, 'done\n');
         assert.equal(job.attempts, 2);
-        assert.ok(Date.now() - killedAt < 90_000, 'within 90 s of the crash');
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.deepEqual(terminalUpdates(id).map((u) => u.type === 'status' && u.status), ['succeeded']);
     });
@@ -155,16 +155,20 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         const a = await spawnWorker();
         const id = await submit('import time; time.sleep(1); print("done")');
         await until(async () => (await row(id)).status === 'running', 10_000, 'the job to start');
+        const keys = jobKeys(t.config.redisPrefix);
+        assert.equal(await redis.exists(keys.worker(a.id)), 1, 'the worker advertises itself while it runs');
         a.process.kill('SIGTERM');
         assert.equal(await a.exited, 0, a.stderr());
         const job = await row(id);
         assert.equal(job.status, 'succeeded');
         assert.equal(job.stdout, 'done\n');
-        assert.equal(await redis.exists(jobKeys(t.config.redisPrefix).worker('x')), 0);
+        assert.equal(await redis.exists(keys.worker(a.id)), 0, 'a stopped worker withdraws its advert');
+        assert.ok(!(await redis.smembers(keys.workers)).includes(a.id), 'and leaves the list of workers');
     });
 
     it('re-queues a job it cannot finish within WORKER_GRACE_MS, exits 0, and another worker runs it', async () => {
         const marker = `/tmp/collab-requeue-${randomBytes(4).toString('hex')}`;
+        // Unsandboxed: the program tells its second run from its first by a file on the host, which no sandbox keeps.
         const a = await spawnWorker({ WORKER_GRACE_MS: '300', COLLAB_SANDBOX: 'none' });
         const code = `import os, time\np = ${JSON.stringify(marker)}\nif os.path.exists(p):\n    print("second run")\nelse:\n    open(p, "w").close()\n    time.sleep(30)`;
         const id = await submit(code);
@@ -172,7 +176,8 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         const stoppedAt = Date.now();
         a.process.kill('SIGTERM');
         assert.equal(await a.exited, 0, a.stderr());
-        assert.ok(Date.now() - stoppedAt < 5000);
+        // WORKER_GRACE_MS (300 ms), with slack for a loaded machine: far less than the 30 s the program would run.
+        assert.ok(Date.now() - stoppedAt < 10_000, `exited ${Date.now() - stoppedAt} ms after SIGTERM`);
         const requeued = await row(id);
         assert.equal(requeued.status, 'queued');
         assert.equal(requeued.attempts, 1);
@@ -215,8 +220,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         const languages = async () => ((await t.call('GET', '/api/jobs/languages/', { token: user.access })).result as Array<{ language: string }>).map((l) => l.language);
         await advertiseWorker(redis, t.config.redisPrefix, { id: 'ghost', languages: ['cobol'], versions: { cobol: '85' }, concurrency: 1, running: 0, last_seen: new Date().toISOString() }, 300);
         assert.ok((await languages()).includes('cobol'));
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        assert.ok(!(await languages()).includes('cobol'));
+        await until(async () => !(await languages()).includes('cobol'), 10_000, 'the expired worker to leave the languages');
         assert.ok(!(await redis.smembers(jobKeys(t.config.redisPrefix).workers)).includes('ghost'), 'the dead id is forgotten');
     });
 });
