@@ -1,7 +1,7 @@
 import { advertiseWorker, withdrawWorker, WORKER_HEARTBEAT_MS, WORKER_TTL_MS, type Logger, type WorkerAdvert } from '@collab/core';
 import type { Redis } from 'ioredis';
 
-/** Options of {@link startHeartbeat}. */
+/** Options of {@link Heartbeat}. */
 export interface HeartbeatOptions {
     redis: Redis;
     prefix: string;
@@ -12,25 +12,37 @@ export interface HeartbeatOptions {
     ttlMs?: number;
 }
 
-/** Advertises the worker now and then every interval; `stop()` withdraws the advert. */
-export async function startHeartbeat(options: HeartbeatOptions): Promise<{ stop(): Promise<void> }> {
-    const { redis, prefix, logger } = options;
-    const ttl = options.ttlMs ?? WORKER_TTL_MS;
-    const beat = () => advertiseWorker(redis, prefix, options.advert(), ttl);
-    // Without Redis at start-up the worker still starts; the next beats advertise it.
-    await beat().catch((error: Error) => logger.warn({ err: error.message }, 'cannot advertise the worker'));
-    const timer = setInterval(() => {
-        beat().catch((error: Error) => logger.warn({ err: error.message }, 'worker heartbeat failed'));
-    }, options.intervalMs ?? WORKER_HEARTBEAT_MS);
-    timer.unref();
+/** The worker's advert in Redis: renewed every interval from {@link start}, withdrawn by {@link close}. */
+export class Heartbeat {
+    private timer: ReturnType<typeof setInterval> | undefined;
+
+    constructor(private readonly options: HeartbeatOptions) {}
+
+    /** Advertises the worker now and then every interval. */
+    async start(): Promise<void> {
+        const { redis, logger } = this.options;
+        // Without Redis at start-up the worker still starts; the next beats advertise it.
+        await this.beat().catch((error: Error) => logger.warn({ err: error.message }, 'cannot advertise the worker'));
+        this.timer = setInterval(() => {
+            this.beat().catch((error: Error) => logger.warn({ err: error.message }, 'worker heartbeat failed'));
+        }, this.options.intervalMs ?? WORKER_HEARTBEAT_MS);
+        this.timer.unref();
+        redis.on('ready', this.onReady);
+    }
+
+    /** Stops the beats and withdraws the advert. */
+    async close(): Promise<void> {
+        clearInterval(this.timer);
+        this.options.redis.off('ready', this.onReady);
+        await withdrawWorker(this.options.redis, this.options.prefix, this.options.advert().id).catch(() => undefined);
+    }
+
+    private beat(): Promise<void> {
+        return advertiseWorker(this.options.redis, this.options.prefix, this.options.advert(), this.options.ttlMs ?? WORKER_TTL_MS);
+    }
+
     // A Redis that restarted empty hears from this worker at once, not a heartbeat later.
-    const onReady = () => void beat().catch(() => undefined);
-    redis.on('ready', onReady);
-    return {
-        stop: async () => {
-            clearInterval(timer);
-            redis.off('ready', onReady);
-            await withdrawWorker(redis, prefix, options.advert().id).catch(() => undefined);
-        },
+    private readonly onReady = (): void => {
+        this.beat().catch(() => undefined);
     };
 }

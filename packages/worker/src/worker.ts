@@ -10,14 +10,16 @@ import {
     jobKeys,
     retryDelayMs,
     type Logger,
-    type WorkerAdvert,
+    type WorkerAdvert
 } from '@collab/core';
 import { Queue, Worker, type Job as BullJob } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Knex } from 'knex';
 
 import { listenForCancels } from './cancel.js';
-import { startHeartbeat } from './heartbeat.js';
-import { resolveOptions, type StartWorkerOptions } from './options.js';
+import { Heartbeat } from './heartbeat.js';
+import type { Language } from './languages.js';
+import { resolveOptions, type ResolvedWorkerOptions, type StartWorkerOptions } from './options.js';
 import { createProcessor, type AbortReason } from './processor.js';
 import { JobPublisher } from './publisher.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
@@ -48,127 +50,202 @@ function isFinalFailure(job: BullJob, error: Error): boolean {
 }
 
 /**
- * Starts a job worker: a BullMQ worker on the deployment's queue, the
- * advert and cancel listener in Redis, and the reconciler. Throws
- * SandboxStartError when the sandbox is `bwrap` and bubblewrap is missing,
- * or in production when the host cannot give each job its own cgroup.
+ * Runs jobs from the deployment's queue: a BullMQ worker whose processor
+ * runs each program in the sandbox, the worker's advert (heartbeat) and
+ * cancel listener in Redis, and the reconciler it runs when it is the
+ * leader. The constructor checks the sandbox and opens the connections;
+ * {@link start} takes jobs; {@link close} drains.
  */
-export async function startWorker(input: StartWorkerOptions): Promise<WorkerHandle> {
-    const options = resolveOptions(input, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
-    const { config, id } = options;
-    const mode = config.sandbox;
-    if (mode === 'bwrap' && !findBwrap()) {
-        throw new SandboxStartError('bwrap (bubblewrap) is not installed; install it or set COLLAB_SANDBOX=none for development');
+class JobWorker implements WorkerHandle {
+    readonly id: string;
+    private readonly options: ResolvedWorkerOptions;
+    private readonly logger: Logger;
+    private readonly db: Knex;
+    private readonly redis: Redis;
+    private readonly subscriber: Redis;
+    private readonly connected: Promise<void>;
+    private readonly bus: EventBus;
+    private readonly publisher: JobPublisher;
+    private readonly queue: Queue;
+    private readonly worker: Worker;
+    private readonly heartbeat: Heartbeat;
+    private readonly reconciler: Reconciler;
+    /** Runs in progress, by job id: cancel and shutdown abort them. */
+    private readonly inProgress = new Map<string, AbortController>();
+    private found: Array<{ language: Language; version: string }> = [];
+    private stopCancels: (() => Promise<void>) | undefined;
+    private closing: Promise<void> | undefined;
+
+    /**
+     * Throws SandboxStartError when the sandbox is `bwrap` and bubblewrap is
+     * missing, or in production when the host cannot give each job its own cgroup.
+     */
+    constructor(input: StartWorkerOptions) {
+        this.options = resolveOptions(input, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`);
+        const { config, id } = this.options;
+        this.id = id;
+        if (config.sandbox === 'bwrap' && !findBwrap()) {
+            throw new SandboxStartError('bwrap (bubblewrap) is not installed; install it or set COLLAB_SANDBOX=none for development');
+        }
+
+        this.logger = (this.options.logger ?? createLogger(config.logLevel, 'collab-worker')).child({ worker: id });
+        setUpSandboxHost({ config, cgroupRoot: this.options.cgroupRoot, logger: this.logger });
+        const prefix = config.redisPrefix;
+        this.db = this.options.db ?? connect(config, this.options.concurrency + 4);
+        // Commands fail fast while Redis is down (live updates are best effort); the subscriber waits.
+        this.redis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+        this.subscriber = new Redis(config.redisUrl, { lazyConnect: true });
+        for (const [name, client] of [['commands', this.redis], ['subscriber', this.subscriber]] as const) {
+            client.on('error', (error: Error) => this.logger.debug({ err: error.message, connection: name }, 'redis connection error'));
+        }
+        this.connected = Promise.all([this.redis.connect(), this.subscriber.connect()])
+            .then(() => undefined)
+            .catch((error: Error) => this.logger.warn({ err: error.message }, 'Redis is not reachable yet; retrying in the background'));
+
+        this.bus = new EventBus({
+            redis: this.redis,
+            subscriber: this.subscriber,
+            prefix,
+            instanceId: `worker:${id}`,
+            onError: (error) => this.logger.warn({ err: error.message }, 'event bus error')
+        });
+        this.publisher = new JobPublisher({ redis: this.redis, bus: this.bus, prefix, logger: this.logger });
+        const bullPrefix = jobKeys(prefix).bullPrefix;
+        this.queue = new Queue(JOB_QUEUE_NAME, { connection: { url: config.redisUrl, enableOfflineQueue: false }, prefix: bullPrefix });
+        this.queue.on('error', (error: Error) => this.logger.debug({ err: error.message }, 'queue error'));
+        this.worker = this.bullWorker(bullPrefix);
+
+        this.heartbeat = new Heartbeat({ redis: this.redis, prefix, advert: () => this.advert(), logger: this.logger, intervalMs: this.options.heartbeatMs });
+        this.reconciler = new Reconciler({
+            db: this.db,
+            redis: this.redis,
+            queue: this.queue,
+            prefix,
+            workerId: id,
+            publisher: this.publisher,
+            logger: this.logger,
+            intervalMs: this.options.reconcileIntervalMs,
+            queuedAgeMs: this.options.queuedAgeMs,
+            runningGraceMs: this.options.runningGraceMs
+        });
     }
 
-    const logger: Logger = (options.logger ?? createLogger(config.logLevel, 'collab-worker')).child({ worker: id });
-    setUpSandboxHost({ config, cgroupRoot: options.cgroupRoot, logger });
-    sweepStaleJobDirs().then(
-        (removed) => removed.length > 0 && logger.info({ removed: removed.length }, 'removed job directories left by stopped workers'),
-        (error: Error) => logger.warn({ err: error.message }, 'cannot sweep stale job directories'),
-    );
-    const prefix = config.redisPrefix;
-    const keys = jobKeys(prefix);
-    const db = options.db ?? connect(config, options.concurrency + 4);
-    // Commands fail fast while Redis is down (live updates are best effort); the subscriber waits.
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    const subscriber = new Redis(config.redisUrl, { lazyConnect: true });
-    for (const [name, client] of [['commands', redis], ['subscriber', subscriber]] as const) {
-        client.on('error', (error: Error) => logger.debug({ err: error.message, connection: name }, 'redis connection error'));
+    get languages(): ReadonlyArray<{ language: Language; version: string }> {
+        return this.found;
     }
-    await Promise.all([redis.connect(), subscriber.connect()]).catch((error: Error) => {
-        logger.warn({ err: error.message }, 'Redis is not reachable yet; retrying in the background');
-    });
 
-    const bus = new EventBus({ redis, subscriber, prefix, instanceId: `worker:${id}`, onError: (error) => logger.warn({ err: error.message }, 'event bus error') });
-    const publisher = new JobPublisher({ redis, bus, prefix, logger });
-    const running = new Map<string, AbortController>();
-    const stopCancels = await listenForCancels(subscriber, prefix, running);
-    const languages = await discoverLanguages();
+    /** Waits for Redis, finds the languages of this host, and starts taking jobs, advertising and reconciling. */
+    async start(): Promise<void> {
+        sweepStaleJobDirs()
+            .then((removed) => removed.length > 0 && this.logger.info({ removed: removed.length }, 'removed job directories left by stopped workers'))
+            .catch((error: Error) => this.logger.warn({ err: error.message }, 'cannot sweep stale job directories'));
+        await this.connected;
+        this.stopCancels = await listenForCancels(this.subscriber, this.options.config.redisPrefix, this.inProgress);
+        this.found = await discoverLanguages();
+        // As BullMQ's autorun does, once this worker can say which languages it runs.
+        this.worker.run().catch((error: Error) => this.worker.emit('error', error));
+        await this.heartbeat.start();
+        this.reconciler.start();
+        this.logger.info({ concurrency: this.options.concurrency, languages: this.advert().languages, sandbox: this.options.config.sandbox }, 'worker started');
+    }
 
-    const connection = { url: config.redisUrl };
-    const queue = new Queue(JOB_QUEUE_NAME, { connection: { ...connection, enableOfflineQueue: false }, prefix: keys.bullPrefix });
-    queue.on('error', (error: Error) => logger.debug({ err: error.message }, 'queue error'));
-    const worker = new Worker(JOB_QUEUE_NAME, createProcessor({ db, mode, publisher, logger, running }), {
-        connection,
-        prefix: keys.bullPrefix,
-        name: id,
-        concurrency: options.concurrency,
-        lockDuration: options.lockDurationMs,
-        stalledInterval: options.stalledIntervalMs,
-        // Together with the retries of thrown errors, a worker's death is retried up to JOB_ATTEMPTS starts.
-        maxStalledCount: JOB_ATTEMPTS - 1,
-        settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
-    });
-    worker.on('error', (error: Error) => logger.debug({ err: error.message }, 'worker error'));
-    worker.on('failed', (job: BullJob | undefined, error: Error) => {
+    running(): number {
+        return this.inProgress.size;
+    }
+
+    reconcile(): Promise<ReconcileReport> {
+        return this.reconciler.runOnce();
+    }
+
+    close(): Promise<void> {
+        return (this.closing ??= this.drain());
+    }
+
+    private bullWorker(bullPrefix: string): Worker {
+        const { config } = this.options;
+        const processor = createProcessor({ db: this.db, mode: config.sandbox, publisher: this.publisher, logger: this.logger, running: this.inProgress });
+        const worker = new Worker(JOB_QUEUE_NAME, processor, {
+            autorun: false,
+            connection: { url: config.redisUrl },
+            prefix: bullPrefix,
+            name: this.id,
+            concurrency: this.options.concurrency,
+            lockDuration: this.options.lockDurationMs,
+            stalledInterval: this.options.stalledIntervalMs,
+            // Together with the retries of thrown errors, a worker's death is retried up to JOB_ATTEMPTS starts.
+            maxStalledCount: JOB_ATTEMPTS - 1,
+            settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) }
+        });
+        worker.on('error', (error: Error) => this.logger.debug({ err: error.message }, 'worker error'));
+        worker.on('failed', (job: BullJob | undefined, error: Error) => this.onFailed(job, error));
+        return worker;
+    }
+
+    private advert(): WorkerAdvert {
+        return {
+            id: this.id,
+            languages: this.found.map((entry) => entry.language).sort(),
+            versions: Object.fromEntries(this.found.map((entry) => [entry.language, entry.version])),
+            concurrency: this.options.concurrency,
+            running: this.inProgress.size,
+            last_seen: new Date().toISOString()
+        };
+    }
+
+    private onFailed(job: BullJob | undefined, error: Error): void {
         if (!job) {
             return;
         }
         if (!isFinalFailure(job, error)) {
-            logger.warn({ job_id: job.id, err: error.message, attempt: job.attemptsMade }, 'job attempt failed; it will be retried');
+            this.logger.warn({ job_id: job.id, err: error.message, attempt: job.attemptsMade }, 'job attempt failed; it will be retried');
             return;
         }
         const message = JOB_ERRORS.systemFailure(job.attemptsMade);
-        logger.error({ job_id: job.id, err: error.message }, 'job failed for good');
-        failJob(db, (job.data as { job_id: string }).job_id, message)
-            .then((owner) => owner && publisher.status(owner, 'error', null, message))
-            .catch((failure: Error) => logger.warn({ job_id: job.id, err: failure.message }, 'cannot record the failure; the reconciler will'));
-    });
+        this.logger.error({ job_id: job.id, err: error.message }, 'job failed for good');
+        failJob(this.db, (job.data as { job_id: string }).job_id, message)
+            .then((owner) => owner && this.publisher.status(owner, 'error', null, message))
+            .catch((failure: Error) => this.logger.warn({ job_id: job.id, err: failure.message }, 'cannot record the failure; the reconciler will'));
+    }
 
-    const advert = (): WorkerAdvert => ({
-        id,
-        languages: languages.map((entry) => entry.language).sort(),
-        versions: Object.fromEntries(languages.map((entry) => [entry.language, entry.version])),
-        concurrency: options.concurrency,
-        running: running.size,
-        last_seen: new Date().toISOString(),
-    });
-    const heartbeat = await startHeartbeat({ redis, prefix, advert, logger, intervalMs: options.heartbeatMs });
-    const reconciler = new Reconciler({
-        db,
-        redis,
-        queue,
-        prefix,
-        workerId: id,
-        publisher,
-        logger,
-        intervalMs: options.reconcileIntervalMs,
-        queuedAgeMs: options.queuedAgeMs,
-        runningGraceMs: options.runningGraceMs,
-    });
-    reconciler.start();
-    logger.info({ concurrency: options.concurrency, languages: advert().languages, sandbox: mode }, 'worker started');
-
-    let closing: Promise<void> | undefined;
-    const close = async (): Promise<void> => {
-        await heartbeat.stop();
+    private async drain(): Promise<void> {
+        await this.heartbeat.close();
         const grace = setTimeout(() => {
-            for (const controller of running.values()) {
+            for (const controller of this.inProgress.values()) {
                 controller.abort('shutdown' satisfies AbortReason);
             }
-        }, options.graceMs);
+        }, this.options.graceMs);
         try {
-            await worker.close();
-        } finally {
+            await this.worker.close();
+        }
+        finally {
             clearTimeout(grace);
         }
-        await reconciler.close();
-        await stopCancels();
-        await bus.close();
-        await queue.close();
-        await Promise.all([redis, subscriber].map((client) => client.quit().catch(() => client.disconnect())));
-        if (!options.db) {
-            await db.destroy();
+        await this.reconciler.close();
+        await this.stopCancels?.();
+        await this.bus.close();
+        await this.queue.close();
+        await Promise.all([this.redis, this.subscriber].map((client) => client.quit().catch(() => client.disconnect())));
+        if (!this.options.db) {
+            await this.db.destroy();
         }
-        logger.info('worker stopped');
-    };
+        this.logger.info('worker stopped');
+    }
+}
 
-    return {
-        id,
-        languages,
-        running: () => running.size,
-        reconcile: () => reconciler.runOnce(),
-        close: () => (closing ??= close()),
-    };
+/**
+ * Starts a job worker (see {@link WorkerHandle}). Throws SandboxStartError
+ * when the sandbox is `bwrap` and bubblewrap is missing, or in production
+ * when the host cannot give each job its own cgroup; a worker that fails to
+ * start closes what it opened.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
+    const worker = new JobWorker(options);
+    try {
+        await worker.start();
+    }
+    catch (error) {
+        await worker.close().catch(() => undefined);
+        throw error;
+    }
+    return worker;
 }
