@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { CollabClient, CollabError, ConnectionError } from '@collab/sdk';
+import { advertiseWorker } from '@collab/core';
+import { CollabClient, ConnectionError } from '@collab/sdk';
 
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
@@ -12,13 +13,19 @@ interface Call {
 }
 
 /** A fetch that fails at the network boundary for the first `failures` calls, then reaches the real server. */
-function flaky(failures: number, calls: Call[], fail: () => Promise<Response> = () => Promise.reject(new TypeError('fetch failed'))): typeof fetch {
+function flaky(failures: number, calls: Call[], fail: typeof fetch = () => Promise.reject(new TypeError('fetch failed'))): typeof fetch {
     return async (input, init) => {
         const headers = new Headers(init?.headers);
         calls.push({ method: init?.method ?? 'GET', url: String(input), key: headers.get('idempotency-key') });
-        return calls.length <= failures ? fail() : fetch(input, init);
+        return calls.length <= failures ? fail(input, init) : fetch(input, init);
     };
 }
+
+/** A request that reaches the server, whose response is lost on the way back. */
+const responseLost: typeof fetch = async (input, init) => {
+    await fetch(input, init);
+    throw new TypeError('fetch failed');
+};
 
 describe('retries', () => {
     let t: TestServer;
@@ -27,28 +34,31 @@ describe('retries', () => {
 
     before(async () => {
         t = await startTestServer({ listen: true });
+        // A live python worker (an advert only), so submits are accepted and stay queued.
+        await advertiseWorker(t.server.app.redis, t.config.redisPrefix, { id: 'fake-worker', languages: ['python'], versions: { python: '3' }, concurrency: 1, running: 0, last_seen: new Date().toISOString() }, 120_000);
         user = await t.user();
     });
     after(() => t.stop());
 
-    it('retries a job submit after a network error with the same Idempotency-Key', async () => {
+    it('retries a job submit whose response was lost with the same Idempotency-Key, and gets the one job it queued', async () => {
         const calls: Call[] = [];
-        const outcome = await connect(flaky(1, calls)).jobs.submit({ code: 'print(1)', language: 'python' }).catch((err: unknown) => err);
-        assert.ok(!(outcome instanceof ConnectionError), 'the retry reached the server');
+        const job = await connect(flaky(1, calls, responseLost)).jobs.submit({ code: 'print("once")', language: 'python' });
         assert.equal(calls.length, 2);
         assert.match(calls[0]!.key ?? '', /^[0-9a-f-]{36}$/);
         assert.equal(calls[1]!.key, calls[0]!.key);
-        assert.ok(outcome instanceof CollabError ? outcome.status >= 400 : typeof (outcome as { job_id?: unknown }).job_id === 'string');
+        const queued = await t.database.db('jobs').where({ user_id: user.id, code: 'print("once")' }).select('id', 'idempotency_key');
+        assert.deepEqual(queued, [{ id: job.job_id, idempotency_key: calls[0]!.key }], 'the retry answered with the job the lost request queued');
     });
 
     it('sends the Idempotency-Key it is given, and a new one per submit otherwise', async () => {
         const calls: Call[] = [];
         const client = connect(flaky(0, calls));
-        await client.jobs.submit({ code: '1', language: 'python' }, { idempotencyKey: 'my-key-1' }).catch(() => {});
-        await client.jobs.submit({ code: '1', language: 'python' }).catch(() => {});
-        await client.jobs.submit({ code: '1', language: 'python' }).catch(() => {});
+        const given = await client.jobs.submit({ code: '1', language: 'python' }, { idempotencyKey: 'my-key-1' });
+        const first = await client.jobs.submit({ code: '1', language: 'python' });
+        const second = await client.jobs.submit({ code: '1', language: 'python' });
         assert.equal(calls[0]!.key, 'my-key-1');
         assert.notEqual(calls[1]!.key, calls[2]!.key);
+        assert.equal(new Set([given.job_id, first.job_id, second.job_id]).size, 3, 'three submits, three jobs');
     });
 
     it('retries GET, PUT and DELETE after network errors', async () => {
