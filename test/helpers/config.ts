@@ -10,7 +10,11 @@ export function testPrefix(): string {
     return `collab-test-${randomUUID().slice(0, 8)}:`;
 }
 
-/** A valid configuration for tests: its own Redis prefix, a random secret, no logs, generous rate limits. */
+/**
+ * A valid configuration for tests: its own Redis prefix, a random secret, no logs, generous rate limits,
+ * and the real sandbox (bwrap), so every job a test runs is run as in production; a test that sets
+ * `COLLAB_SANDBOX: 'none'` says why.
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
     return loadConfig({
         NODE_ENV: 'test',
@@ -22,7 +26,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
         RATE_LIMIT_USER: '100000',
         RATE_LIMIT_IP: '100000',
         RATE_LIMIT_AUTH: '100000',
-        COLLAB_SANDBOX: 'none',
+        COLLAB_SANDBOX: 'bwrap',
         ...env
     });
 }

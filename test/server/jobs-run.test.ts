@@ -57,7 +57,7 @@ describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
 
     before(async () => {
         Object.assign(process.env, SECRET_ENV);
-        t = await startTestServer({ env: { COLLAB_SANDBOX: 'bwrap' } });
+        t = await startTestServer();
         worker = await startWorker({ config: t.config, db: t.database.db, concurrency: 3 });
         alice = await t.user('alice');
         bob = await t.user('bob');

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import knex from 'knex';
 import { register as globalRegistry } from 'prom-client';
 
+import { READY_TIMEOUT_MS } from '../../packages/server/src/plugins/ops.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
@@ -55,10 +56,10 @@ describe('/readyz when a backing service is down', () => {
         await db.destroy();
     });
 
-    it('answers 503 naming Redis, at once, when Redis is down', async () => {
+    it('answers 503 naming Redis within the check timeout when Redis is down', async () => {
         const started = Date.now();
         const res = await noRedis.server.inject('/readyz');
-        assert.ok(Date.now() - started < 3000, 'does not hang');
+        assert.ok(Date.now() - started < READY_TIMEOUT_MS + 3000, `answered after ${Date.now() - started} ms: a check waits ${READY_TIMEOUT_MS} ms at most`);
         assert.equal(res.statusCode, 503);
         assert.deepEqual(res.result, { status: 'unavailable', checks: { database: 'ok', redis: 'unavailable' }, message: 'Redis is not answering' });
         assert.equal((await noRedis.server.inject('/healthz')).statusCode, 200);
@@ -69,10 +70,10 @@ describe('/readyz when a backing service is down', () => {
         await until(async () => (await noRedis.server.inject('/readyz')).statusCode === 200, 15_000, 'readiness');
     });
 
-    it('answers 503 naming the database when PostgreSQL is down', async () => {
+    it('answers 503 naming the database within the check timeout when PostgreSQL is down', async () => {
         const started = Date.now();
         const res = await noDatabase.server.inject('/readyz');
-        assert.ok(Date.now() - started < 3000, 'does not hang');
+        assert.ok(Date.now() - started < READY_TIMEOUT_MS + 3000, `answered after ${Date.now() - started} ms: a check waits ${READY_TIMEOUT_MS} ms at most`);
         assert.equal(res.statusCode, 503);
         assert.deepEqual(res.result, { status: 'unavailable', checks: { database: 'unavailable', redis: 'ok' }, message: 'Database is not answering' });
     });

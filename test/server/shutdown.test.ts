@@ -29,6 +29,7 @@ describe('installShutdown()', { concurrency: true }, () => {
                 REDIS_URL,
                 REDIS_PREFIX: prefix,
                 JWT_SECRET: randomBytes(32).toString('hex'),
+                // The fixture runs no job: only the server's own stop is tested.
                 COLLAB_SANDBOX: 'none',
                 LOG_LEVEL: 'info',
                 ...env

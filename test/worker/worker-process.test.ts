@@ -93,7 +93,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
         updates.filter((u) => u.job_id === id && u.type === 'status' && !['queued', 'running'].includes(u.status));
 
     before(async () => {
-        t = await startTestServer({ env: { COLLAB_SANDBOX: 'bwrap' } });
+        t = await startTestServer();
         redis = new Redis(REDIS_URL);
         subscriber = new Redis(REDIS_URL);
         subscriber.on('pmessage', (_p, _c, message) => updates.push(parseJobUpdate(message)!));
@@ -209,6 +209,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
     });
 
     it('refuses to start with a bad variable, naming it', async () => {
+        // Unsandboxed, so WORKER_CONCURRENCY is the only variable it can refuse.
         const child = run(process.execPath, ['--conditions=source', '--import', 'tsx', BIN], {
             env: { PATH: process.env.PATH, REDIS_PREFIX: t.config.redisPrefix, WORKER_CONCURRENCY: 'many', COLLAB_SANDBOX: 'none' },
         });
