@@ -5,6 +5,7 @@ import Boom from '@hapi/boom';
 
 import { pathProblem } from '../../packages/server/src/files/limits.js';
 import { deleteFile, writeFile } from '../../packages/server/src/files/write.js';
+import { nextPath } from '../helpers/link.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
@@ -55,8 +56,7 @@ describe('workspace files', () => {
             const res = await t.call('GET', url, { token: owner.access });
             assert.equal(res.statusCode, 200, res.payload);
             pages.push((res.result as FileBody[]).map((f) => f.path));
-            const next = /^<([^>]+)>; rel="next"$/.exec(String(res.headers.link ?? ''))?.[1];
-            url = next && new URL(next).pathname + new URL(next).search;
+            url = nextPath(res.headers.link);
         }
 
         return pages;

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 
 import { cancelQueuedJobsOf } from '../../packages/server/src/jobs/cancel.js';
 import { REDIS_URL } from '../helpers/config.js';
+import { nextPath } from '../helpers/link.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 /** Jobs API without a worker: a fake advert makes python and bash "live", so jobs stay queued. */
@@ -234,8 +235,7 @@ describe('jobs API (queue side)', () => {
             const res = await t.call('GET', url, { token: dave.access });
             assert.equal(res.statusCode, 200);
             seen.push(...(res.result as Array<{ job_id: string }>).map((job) => job.job_id));
-            const link = res.headers.link as string | undefined;
-            url = link ? new URL(/<([^>]+)>/.exec(link)![1]!).pathname + new URL(/<([^>]+)>/.exec(link)![1]!).search : undefined;
+            url = nextPath(res.headers.link);
         }
 
         assert.deepEqual(seen, [...ids].reverse());

@@ -1,13 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { nextPath } from '../helpers/link.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-
-/** The path and query of a `Link: <…>; rel="next"` header. */
-function nextPage(link: unknown): string | undefined {
-    const url = typeof link === 'string' ? /^<([^>]+)>; rel="next"$/.exec(link)?.[1] : undefined;
-    return url && new URL(url).pathname + new URL(url).search;
-}
 
 interface MemberBody {
     user: { id: number; email: string; name: string };
@@ -181,7 +176,7 @@ describe('members', () => {
             const res = await t.call('GET', url, { token: owner.access });
             assert.equal(res.statusCode, 200);
             seen.push(...(res.result as MemberBody[]).map((m) => m.user.id));
-            url = nextPage(res.headers.link);
+            url = nextPath(res.headers.link);
         }
 
         assert.deepEqual(seen, [owner.id, ...others.map((u) => u.id)].sort((x, y) => x - y));

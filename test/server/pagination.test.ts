@@ -2,15 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { decodeCursor, encodeCursor } from '../../packages/server/src/pagination.js';
+import { nextLink } from '../helpers/link.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 const cursorOf = (json: string) => Buffer.from(json).toString('base64url');
-
-/** The URL of a `Link: <…>; rel="next"` header, if any. */
-function nextLink(link: unknown): URL | undefined {
-    const match = typeof link === 'string' ? /^<([^>]+)>; rel="next"$/.exec(link) : null;
-    return match ? new URL(match[1]!) : undefined;
-}
 
 describe('pagination', () => {
     let t: TestServer;

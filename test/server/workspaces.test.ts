@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { nextLink } from '../helpers/link.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 interface WorkspaceBody {
@@ -119,8 +120,7 @@ describe('workspaces', () => {
 
         const first = await t.call('GET', `/api/projects/projects/${projectId}/workspaces/?limit=3`, { token: owner.access, headers: { host: 'collab.test' } });
         assert.deepEqual((first.result as WorkspaceBody[]).map((w) => w.id), created.slice(0, 3));
-        const next = /^<([^>]+)>; rel="next"$/.exec(first.headers.link as string)![1]!;
-        const url = new URL(next);
+        const url = nextLink(first.headers.link)!;
         assert.equal(url.host, 'collab.test');
         const second = await t.call('GET', url.pathname + url.search, { token: owner.access });
         assert.deepEqual((second.result as WorkspaceBody[]).map((w) => w.id), created.slice(3));
