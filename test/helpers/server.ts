@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Server, ServerInjectOptions } from '@hapi/hapi';
 import { createServer } from '@collab/server';
-import type { Config, Logger } from '@collab/core';
+import type { Config, Logger, RealtimeSettings } from '@collab/core';
 import { Redis } from 'ioredis';
 
 import { testConfig, REDIS_URL } from './config.js';
@@ -34,14 +34,26 @@ export interface TestServer {
     stop(): Promise<void>;
 }
 
-/**
- * A collab server on its own database and Redis prefix. `listen: true` starts it on port 0
- * (for sockets); otherwise it is only initialized, for `inject`.
- */
-export async function startTestServer(options: { env?: Record<string, string>; listen?: boolean; database?: TestDatabase; logger?: Logger } = {}): Promise<TestServer> {
-    const config = testConfig(options.env);
+/** What `startTestServer()` takes. */
+export interface TestServerOptions {
+    /** Variables over {@link testConfig}'s. */
+    env?: Record<string, string>;
+    /** A whole configuration instead (e.g. one several servers share); its Redis keys are then the caller's to clean. */
+    config?: Config;
+    /** Listen on port 0 (for sockets); otherwise the server is only initialized, for `inject`. */
+    listen?: boolean;
+    /** A database of the caller's (not dropped on stop); default: a fresh one. */
+    database?: TestDatabase;
+    logger?: Logger;
+    /** Real-time settings over the configuration's. */
+    realtime?: Partial<RealtimeSettings>;
+}
+
+/** A collab server on its own database and Redis prefix: the one way tests make a server in-process. */
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+    const config = options.config ?? testConfig(options.env);
     const database = options.database ?? await createTestDatabase();
-    const server = await createServer({ config, db: database.db, logger: options.logger });
+    const server = await createServer({ config, db: database.db, logger: options.logger, realtime: options.realtime });
     await (options.listen ? server.start() : server.initialize());
 
     const call: TestServer['call'] = (method, url, { token, payload, headers = {} } = {}) => {
@@ -74,7 +86,10 @@ export async function startTestServer(options: { env?: Record<string, string>; l
         user,
         stop: async () => {
             await server.stop();
-            await cleanRedis(config.redisPrefix);
+            if (!options.config) {
+                await cleanRedis(config.redisPrefix);
+            }
+
             if (!options.database) {
                 await database.drop();
             }

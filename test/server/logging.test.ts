@@ -4,34 +4,25 @@ import { after, before, describe, it } from 'node:test';
 
 import type { Server } from '@hapi/hapi';
 import { loggerOptions } from '@collab/core';
-import { createServer } from '@collab/server';
 import { pino } from 'pino';
 
-import { testConfig } from '../helpers/config.js';
-import { cleanRedis } from '../helpers/server.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('request logs', () => {
     const lines: string[] = [];
-    const config = testConfig({ LOG_LEVEL: 'trace' });
-    let database: TestDatabase;
+    let t: TestServer;
     let server: Server;
     before(async () => {
-        database = await createTestDatabase();
         const stream = new Writable({
             write(chunk, _encoding, done) {
                 lines.push(String(chunk));
                 done();
             }
         });
-        server = await createServer({ config, db: database.db, logger: pino(loggerOptions('trace', 'collab-test'), stream) });
-        await server.initialize();
+        t = await startTestServer({ env: { LOG_LEVEL: 'trace' }, logger: pino(loggerOptions('trace', 'collab-test'), stream) });
+        server = t.server;
     });
-    after(async () => {
-        await server.stop();
-        await cleanRedis(config.redisPrefix);
-        await database.drop();
-    });
+    after(() => t.stop());
 
     it('never contain passwords, tokens or the Authorization header', async () => {
         const email = 'logged@example.com';
@@ -58,7 +49,7 @@ describe('request logs', () => {
         assert.match(text, /"url":"\/api\/auth\/me\/?\?token=\[Redacted\]/, 'requests are logged, with the query token blanked');
         assert.match(text, /\/api\/auth\/refresh/);
         const secrets = [password, 'SECRET-wrong-password', first.access, first.refresh, second.access, second.refresh,
-            'SECRET-QUERY-TOKEN', 'SECRET-QUERY-ACCESS', 'SECRET-BAD-TOKEN', 'SECRET-COOKIE', 'SECRET-404-TOKEN', config.jwtSecret];
+            'SECRET-QUERY-TOKEN', 'SECRET-QUERY-ACCESS', 'SECRET-BAD-TOKEN', 'SECRET-COOKIE', 'SECRET-404-TOKEN', t.config.jwtSecret];
         for (const secret of secrets) {
             assert.equal(text.includes(secret), false, `a log line contains ${secret.slice(0, 12)}…`);
         }
