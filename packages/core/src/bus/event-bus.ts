@@ -232,18 +232,26 @@ export class EventBus {
         // publish this instance makes after subscribe() gets a greater seq
         // and reaches the new listener. Events published by others between
         // this read and SUBSCRIBE taking effect are fetched by resync().
-        const head = this.redis.hmget(this.keys.meta(workspaceId), 'seq', 'epoch').then(
-            ([seq, epoch]) => topic.start(epoch ?? undefined, Number(seq ?? 0)),
-            (err: Error) => {
-                this.onError(err);
-                topic.start(undefined, undefined);
-            }
-        );
+        const head = this.startTopic(topic, workspaceId);
         const subscribed = this.subscriber.subscribe(channel);
         topic.ready = Promise.all([head, subscribed]).then(() => topic.resync());
         topic.ready.catch(this.onError);
 
         return topic;
+    }
+
+    private async startTopic(topic: Topic, workspaceId: number): Promise<void> {
+        let head: Array<string | null>;
+        try {
+            head = await this.redis.hmget(this.keys.meta(workspaceId), 'seq', 'epoch');
+        }
+        catch (err) {
+            this.onError(err as Error);
+            topic.start(undefined, undefined);
+            return;
+        }
+
+        topic.start(head[1] ?? undefined, Number(head[0] ?? 0));
     }
 
     private read(workspaceId: number, after: number, createEpoch: boolean, limit?: number): Promise<StreamRead> {
@@ -290,7 +298,7 @@ export class EventBus {
             for (const topic of this.topics.values()) {
                 topic.resync();
             }
-        }, this.onError);
+        }).catch(this.onError);
     };
 }
 

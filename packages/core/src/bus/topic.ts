@@ -132,24 +132,7 @@ export class Topic {
 
         this.reading = true;
         this.clearGapTimer();
-        this.readMissing().then(
-            () => {
-                this.failures = 0;
-            },
-            (err: Error) => {
-                this.failures++;
-                this.options.onError(err);
-            }
-        ).finally(() => {
-            this.reading = false;
-            if (this.readAgain) {
-                this.readAgain = false;
-                this.resync();
-            }
-            else if (this.pending.size > 0 && !this.closed) {
-                this.armGapTimer(Math.min(this.options.gapTimeoutMs * 2 ** this.failures, MAX_RETRY_MS));
-            }
-        });
+        this.readThenSettle().catch((err: Error) => this.options.onError(err));
     }
 
     /** Stops timers and drops buffered events. */
@@ -159,6 +142,27 @@ export class Topic {
         this.pending.clear();
         this.early = [];
         this.listeners.clear();
+    }
+
+    private async readThenSettle(): Promise<void> {
+        try {
+            await this.readMissing();
+            this.failures = 0;
+        }
+        catch (err) {
+            this.failures++;
+            this.options.onError(err as Error);
+        }
+        finally {
+            this.reading = false;
+            if (this.readAgain) {
+                this.readAgain = false;
+                this.resync();
+            }
+            else if (this.pending.size > 0 && !this.closed) {
+                this.armGapTimer(Math.min(this.options.gapTimeoutMs * 2 ** this.failures, MAX_RETRY_MS));
+            }
+        }
     }
 
     private async readMissing(): Promise<void> {
