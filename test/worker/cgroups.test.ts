@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 
-import { startWorker } from '@collab/worker';
+import { bullJobOptions, jobKeys, JOB_QUEUE_NAME, newJobId, type Config } from '@collab/core';
+import { startWorker, type WorkerHandle } from '@collab/worker';
+import { Queue } from 'bullmq';
 
 import {
     CgroupHost,
@@ -15,7 +17,10 @@ import {
     type RunSpec,
 } from '../../packages/worker/src/sandbox/index.js';
 import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
-import { testConfig } from '../helpers/config.js';
+import { REDIS_URL, testConfig } from '../helpers/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { cleanRedis } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
@@ -135,6 +140,49 @@ describe('per-job cgroups (cgroup v1 memory and pids on this host)', { timeout: 
         assert.equal(result.exitCode, 0, result.stderr);
         // A cgroup namespace: the job's own group is its root.
         assert.equal(result.stdout, '8:pids:/\n4:memory:/\n4:memory:/\n');
+    });
+});
+
+describe('a worker on a host with per-job cgroups', { timeout: 60_000 }, () => {
+    let config: Config;
+    let database: TestDatabase;
+    let queue: Queue;
+    let worker: WorkerHandle;
+
+    before(async () => {
+        config = testConfig({ COLLAB_SANDBOX: 'bwrap' });
+        database = await createTestDatabase();
+        queue = new Queue(JOB_QUEUE_NAME, { connection: { url: REDIS_URL }, prefix: jobKeys(config.redisPrefix).bullPrefix });
+        worker = await startWorker({ config, db: database.db });
+    });
+
+    after(async () => {
+        await worker.close();
+        await queue.close();
+        await cleanRedis(config.redisPrefix);
+        await database.drop();
+    });
+
+    it('runs each job in a group of its own, bounded by the job\'s memory_mb, and removes it after', async () => {
+        const [{ id: userId }] = await database.db('users').insert({ email: 'cgroups@example.com', password_hash: 'x' }).returning('id');
+        const id = newJobId();
+        await database.db('jobs').insert({ id, user_id: userId, language: 'bash', code: 'sleep 3; echo done', timeout_ms: 20_000, memory_mb: 96 });
+        await queue.add('run', { job_id: id }, bullJobOptions(id));
+
+        // The group exists before its first process joins it: wait for the job's processes in it.
+        const memory = await until(async () => {
+            const [group] = groupsOfThisProcess();
+            const dir = group && path.join(cgroups.parents[0]!, group);
+            return dir && (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).trim() !== '' && dir;
+        }, 15_000, 'the job\'s processes in a cgroup of its own');
+        assert.equal(Number(await readFile(path.join(memory, 'memory.limit_in_bytes'), 'utf8')), 96 * MiB);
+
+        const row = await until(async () => {
+            const job = await database.db('jobs').where({ id }).first() as { status: string; stdout: string };
+            return ['queued', 'running'].includes(job.status) ? undefined : job;
+        }, 20_000, 'the job to end');
+        assert.deepEqual([row.status, row.stdout], ['succeeded', 'done\n']);
+        assert.deepEqual(groupsOfThisProcess(), []);
     });
 });
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
-import { CgroupHost, runProgram, setSandboxDefaults, TMP_SIZE_BYTES, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
+import { CgroupHost, runProgram, TMP_SIZE_BYTES, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
 import { JOB_DIR_PREFIX, jobDirCreator, sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
 
 /** Files of the project on this host, wherever it is checked out. */
@@ -20,10 +20,10 @@ const SECRETS = {
 Object.assign(process.env, SECRETS);
 
 // As in the worker: every run in its own cgroup (v1 memory+pids on this host).
-setSandboxDefaults({ cgroups: CgroupHost.open({ identity: sandboxIdentity() }) });
+const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
 
 function run(spec: Partial<RunSpec> & Pick<RunSpec, 'language' | 'code'>): Promise<RunResult> {
-    return runProgram({ timeoutMs: 5000, memoryMb: 256, mode: 'bwrap', ...spec });
+    return runProgram({ timeoutMs: 5000, memoryMb: 256, mode: 'bwrap', cgroups, ...spec });
 }
 
 async function assertNextProgramRuns(): Promise<void> {

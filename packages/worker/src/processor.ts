@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 
 import { isLanguage } from './languages.js';
 import type { JobPublisher } from './publisher.js';
-import { runProgram, type RunResult, type SandboxMode } from './sandbox/index.js';
+import { runProgram, type CgroupHost, type RunResult, type SandboxMode } from './sandbox/index.js';
 import { claimJob, finishJob, JOB_ERRORS, requeueJob, type ClaimedJob, type JobResultRow } from './store.js';
 
 /** Why a run was aborted: a user's cancel, or this worker shutting down. */
@@ -14,6 +14,10 @@ export type AbortReason = 'cancel' | 'shutdown';
 export interface ProcessorContext {
     db: Knex;
     mode: SandboxMode;
+    /** Where each job gets its own cgroup; undefined where the host has none. */
+    cgroups: CgroupHost | undefined;
+    /** SANDBOX_DISK_MB: the size of what a program can write. */
+    diskMb: number;
     publisher: JobPublisher;
     logger: Logger;
     /** Runs in progress on this worker, by job id: cancel and shutdown abort them. */
@@ -37,7 +41,7 @@ function resultRow(result: RunResult, timeoutMs: number): JobResultRow {
         stderr: result.stderr,
         truncated: result.truncated,
         duration_ms: result.durationMs,
-        error: status === 'timed_out' ? JOB_ERRORS.timedOut(timeoutMs) : null,
+        error: status === 'timed_out' ? JOB_ERRORS.timedOut(timeoutMs) : null
     };
 }
 
@@ -54,13 +58,17 @@ async function run(ctx: ProcessorContext, job: ClaimedJob, signal: AbortSignal):
             timeoutMs: job.timeout_ms,
             memoryMb: job.memory_mb,
             mode: ctx.mode,
+            cgroups: ctx.cgroups,
+            diskMb: ctx.diskMb,
             signal,
-            onOutput: (stream, chunk) => output.push(stream, chunk),
+            onOutput: (stream, chunk) => output.push(stream, chunk)
         });
-    } catch (error) {
+    }
+    catch (error) {
         // An invalid spec never gets better; SandboxStartError and the rest are retried.
         throw error instanceof RangeError ? new UnrecoverableError(error.message) : error;
-    } finally {
+    }
+    finally {
         output.flush();
     }
 }
@@ -104,7 +112,8 @@ export function createProcessor(ctx: ProcessorContext) {
             }
             ctx.logger.info({ job_id: id, attempt: job.attempts }, 'job was ended elsewhere; result discarded');
             return 'superseded';
-        } finally {
+        }
+        finally {
             if (ctx.running.get(id) === controller) {
                 ctx.running.delete(id);
             }

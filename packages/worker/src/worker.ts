@@ -23,7 +23,7 @@ import { resolveOptions, type ResolvedWorkerOptions, type StartWorkerOptions } f
 import { createProcessor, type AbortReason } from './processor.js';
 import { JobPublisher } from './publisher.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
-import { discoverLanguages, SandboxStartError, sweepStaleJobDirs } from './sandbox/index.js';
+import { discoverLanguages, SandboxStartError, sweepStaleJobDirs, type CgroupHost } from './sandbox/index.js';
 import { findBwrap } from './sandbox/command.js';
 import { setUpSandboxHost } from './sandbox/setup.js';
 import { failJob, JOB_ERRORS } from './store.js';
@@ -60,6 +60,7 @@ class JobWorker implements WorkerHandle {
     readonly id: string;
     private readonly options: ResolvedWorkerOptions;
     private readonly logger: Logger;
+    private readonly cgroups: CgroupHost | undefined;
     private readonly db: Knex;
     private readonly redis: Redis;
     private readonly subscriber: Redis;
@@ -89,7 +90,7 @@ class JobWorker implements WorkerHandle {
         }
 
         this.logger = (this.options.logger ?? createLogger(config.logLevel, 'collab-worker')).child({ worker: id });
-        setUpSandboxHost({ config, cgroupRoot: this.options.cgroupRoot, logger: this.logger });
+        this.cgroups = setUpSandboxHost({ config, cgroupRoot: this.options.cgroupRoot, logger: this.logger });
         const prefix = config.redisPrefix;
         this.db = this.options.db ?? connect(config, this.options.concurrency + 4);
         // Commands fail fast while Redis is down (live updates are best effort); the subscriber waits.
@@ -163,7 +164,15 @@ class JobWorker implements WorkerHandle {
 
     private bullWorker(bullPrefix: string): Worker {
         const { config } = this.options;
-        const processor = createProcessor({ db: this.db, mode: config.sandbox, publisher: this.publisher, logger: this.logger, running: this.inProgress });
+        const processor = createProcessor({
+            db: this.db,
+            mode: config.sandbox,
+            cgroups: this.cgroups,
+            diskMb: config.sandboxDiskMb,
+            publisher: this.publisher,
+            logger: this.logger,
+            running: this.inProgress
+        });
         const worker = new Worker(JOB_QUEUE_NAME, processor, {
             autorun: false,
             connection: { url: config.redisUrl },

@@ -47,7 +47,6 @@ export {
     type CgroupHostOptions,
     type JobCgroupLimits,
 } from './cgroups.js';
-export { sandboxDefaults, setSandboxDefaults, type SandboxDefaults } from './defaults.js';
 export { BLOCKED_SYSCALLS, seccompFilter } from './seccomp.js';
 export { sweepStaleJobDirs } from './stale-job-dirs.js';
 export type { OutputStream, RunOutcome, RunResult, RunSpec, SandboxMode } from './types.js';

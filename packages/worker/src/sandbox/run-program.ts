@@ -4,7 +4,6 @@ import { access } from 'node:fs/promises';
 import { getLanguage } from '../languages.js';
 import type { JobCgroup } from './cgroups.js';
 import { buildInvocation, findBwrap } from './command.js';
-import { sandboxDefaults } from './defaults.js';
 import { SandboxStartError } from './errors.js';
 import { createJobDir, removeJobDir, sandboxIdentity } from './job-dir.js';
 import { spawnDirectly } from './launch.js';
@@ -84,15 +83,12 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     await requireExecutable(language.interpreter, `the ${language.language} interpreter`);
 
     const limits = language.limits(spec.timeoutMs, spec.memoryMb);
-    const defaults = sandboxDefaults();
-    const cgroups = spec.cgroups === undefined ? defaults.cgroups : spec.cgroups;
-    const diskMb = spec.diskMb ?? defaults.diskMb;
     const jobDir = await createJobDir(language.fileName, spec.code);
     let group: JobCgroup | undefined;
     try {
-        group = cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
+        group = spec.cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
         const invocation = buildInvocation(spec.mode, bwrap, jobDir, language, limits, spec.memoryMb, {
-            diskBytes: diskMb === undefined ? undefined : diskMb * MiB,
+            diskBytes: spec.diskMb === undefined ? undefined : spec.diskMb * MiB,
             cgroupProcs: group?.procsFiles,
         });
         const identity = sandboxIdentity();

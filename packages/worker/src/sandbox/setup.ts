@@ -1,7 +1,6 @@
 import type { Config, Logger } from '@collab/core';
 
 import { CgroupHost, CGROUPS_HINT, CgroupsUnavailableError } from './cgroups.js';
-import { setSandboxDefaults } from './defaults.js';
 import { SandboxStartError } from './errors.js';
 import { sandboxIdentity } from './job-dir.js';
 import { creatorIsGone } from './stale-job-dirs.js';
@@ -9,9 +8,9 @@ import { creatorIsGone } from './stale-job-dirs.js';
 let warned = false;
 
 /**
- * Finds the host's per-job cgroups once, at the worker's start, and makes
- * them and SANDBOX_DISK_MB the defaults of every run of this process. Without
- * per-job cgroups the worker refuses to start when NODE_ENV=production (a
+ * Finds the host's per-job cgroups once, at the worker's start; the worker
+ * hands them to each of its runs (RunSpec `cgroups`). Without per-job
+ * cgroups the worker refuses to start when NODE_ENV=production (a
  * SandboxStartError of one line saying what to enable) and warns once
  * otherwise. Groups left by dead workers of this PID namespace are removed.
  */
@@ -32,7 +31,6 @@ export function setUpSandboxHost(options: { config: Config; cgroupRoot: string; 
             logger.warn({ err: error.message }, `per-job cgroups unavailable, so memory and processes are bounded per process only: ${CGROUPS_HINT}`);
         }
     }
-    setSandboxDefaults({ cgroups, diskMb: config.sandboxDiskMb });
     cgroups
         ?.sweep((creator) => creatorIsGone(creator) === true)
         .then((removed) => removed > 0 && logger.info({ removed }, 'removed job cgroups left by stopped workers'))

@@ -28,8 +28,8 @@ export interface RunSpec {
     onOutput?: (stream: OutputStream, chunk: string) => void;
     /** How the sandbox process is started (default: the spawner, or node's spawn without the system Python). */
     launcher?: Launcher;
-    /** Where the job's cgroup is made; null for none (default: the worker's, see setSandboxDefaults). */
-    cgroups?: CgroupHost | null;
+    /** Where the job's cgroup is made (the worker's, from setUpSandboxHost); none when absent. */
+    cgroups?: CgroupHost;
     /** Size of everything the program can write, working directory and /tmp together (bwrap mode; default 64). */
     diskMb?: number;
 }
