@@ -10,8 +10,8 @@ import { Reconciler, type ReconcilerOptions } from '../../packages/worker/src/re
 import { claimJob, finishJob, requeueJob } from '../../packages/worker/src/store.js';
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { eventually } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const result = { exit_code: 0, stdout: 'x\n', stderr: '', truncated: false, duration_ms: 5, error: null };
 
@@ -143,7 +143,7 @@ describe('job store and reconciler', () => {
         try {
             const first = await insertJob({ created_at: database.db.raw("now() - interval '10 seconds'") });
             r.start();
-            await eventually(async () => (await queue.getJobState(first)) === 'waiting', 10_000, 'a pass to enqueue the lost job');
+            await until(async () => (await queue.getJobState(first)) === 'waiting', 10_000, 'a pass to enqueue the lost job');
             await r.close();
             const second = await insertJob({ created_at: database.db.raw("now() - interval '10 seconds'") });
             await new Promise((resolve) => setTimeout(resolve, 500));
