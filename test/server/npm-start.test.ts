@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { CollabClient } from '@collab/sdk';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
-import { freePort } from '../helpers/process.js';
+import { freePort, run } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
@@ -28,14 +27,11 @@ describe('npm start', () => {
         const port = await freePort();
         const env = { PATH: process.env.PATH, HOME: dataDir, PORT: String(port), REDIS_URL, REDIS_PREFIX: prefix, COLLAB_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
         // In a process group of its own, as in a terminal, where Ctrl-C reaches npm and the server alike.
-        const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+        const child = run('npm', ['start'], { cwd: ROOT, env, detached: true });
+        const pid = child.process.pid!;
         const alive = () => {
             try {
-                process.kill(-child.pid!, 0);
+                process.kill(-pid, 0);
                 return true;
             }
             catch {
@@ -44,7 +40,7 @@ describe('npm start', () => {
         };
         try {
             const baseUrl = `http://127.0.0.1:${port}`;
-            await until(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, 180_000, `npm start to serve ${baseUrl}`);
+            await until(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, 180_000, `npm start to serve ${baseUrl}`, child.stderr);
             assert.ok(existsSync(join(dataDir, 'jwt-secret')), 'a development secret was generated in the data directory');
 
             const client = new CollabClient({ baseUrl });
@@ -56,11 +52,11 @@ describe('npm start', () => {
             await client.realtime.close();
         }
         finally {
-            process.kill(-child.pid!, 'SIGINT');
+            process.kill(-pid, 'SIGINT');
         }
 
         await until(() => !alive(), 30_000, 'every process of npm start to exit');
-        assert.match(stdout, /"msg":"server stopped"/, stderr);
-        assert.doesNotMatch(stdout + stderr, /"level":(50|60)/, 'no error was logged');
+        assert.match(child.stdout(), /"msg":"server stopped"/, child.stderr());
+        assert.doesNotMatch(child.stdout() + child.stderr(), /"level":(50|60)/, 'no error was logged');
     });
 });

@@ -124,26 +124,27 @@ for (const mode of ['bwrap', 'none'] as const) {
             });
             assert.equal(result.outcome, 'timed_out');
             assert.equal(result.exitCode, null);
-            assert.ok(result.durationMs >= 450 && result.durationMs < 3000, `took ${result.durationMs} ms`);
+            // Killed at its timeout (slack for a loaded machine), far from the 30 s it would sleep.
+            assert.ok(result.durationMs >= 450 && result.durationMs < 500 + 5000, `took ${result.durationMs} ms`);
             await eventuallyNoProcessWith(marker);
         });
 
         it('kills what the program left running when it exits', async () => {
             const marker = `977.${mode.length}${Date.now() % 1000}`;
-            const result = await run(mode, { language: 'bash', code: `sleep ${marker} &\necho started` });
+            const result = await run(mode, { language: 'bash', code: `sleep ${marker} &\necho started`, timeoutMs: 30_000 });
+            // Ended by its own exit, not by waiting for what it left behind until the timeout.
             assert.equal(result.outcome, 'exited');
             assert.equal(result.stdout, 'started\n');
-            assert.ok(result.durationMs < 3000);
             await eventuallyNoProcessWith(marker);
         });
 
         it('cancels on abort', async () => {
             const controller = new AbortController();
             setTimeout(() => controller.abort(), 300);
-            const result = await run(mode, { language: 'python', code: 'while True: pass', signal: controller.signal });
+            const result = await run(mode, { language: 'python', code: 'while True: pass', timeoutMs: 30_000, signal: controller.signal });
             assert.equal(result.outcome, 'cancelled');
             assert.equal(result.exitCode, null);
-            assert.ok(result.durationMs < 3000);
+            assert.ok(result.durationMs < 10_000, `killed ${result.durationMs} ms after it started, aborted at 300 ms, timeout 30 s`);
 
             const early = await run(mode, { language: 'python', code: 'print(1)', signal: AbortSignal.abort() });
             assert.equal(early.outcome, 'cancelled');
@@ -158,7 +159,7 @@ for (const mode of ['bwrap', 'none'] as const) {
                 setTimeout(() => controller.abort(), delayMs);
                 const result = await running;
                 assert.equal(result.outcome, 'cancelled', `aborted after ${delayMs} ms`);
-                assert.ok(result.durationMs < 3000, `aborted after ${delayMs} ms, took ${result.durationMs} ms`);
+                assert.ok(result.durationMs < 10_000, `aborted after ${delayMs} ms, took ${result.durationMs} ms (timeout 20 s)`);
             }
             await eventuallyNoProcessWith(marker);
         });
