@@ -16,102 +16,136 @@ export function isTerminalStatus(status: JobStatus): boolean {
 
 const transient = (err: unknown) => err instanceof ConnectionError || err instanceof ServerError || err instanceof RateLimitError;
 
+/** Reads a job (`client.jobs.get`). */
+export type GetJob = (id: string, options?: RequestOptions) => Promise<Job>;
+
 /**
- * Resolves with the job once its status is terminal: live updates on `/jobs/{id}` (status and
- * output), one read right after subscribing (it may have ended already), then slow polling.
+ * Waits for one job to reach a terminal status: live updates on `/jobs/{id}` (status and output),
+ * one read right after subscribing (it may have ended already), then slow polling. {@link wait}
+ * is called once.
  */
-export function waitForJob(get: (id: string, options?: RequestOptions) => Promise<Job>, connection: RealtimeConnection, jobId: string, options: JobWaitOptions = {}): Promise<Job> {
-    const { onOutput, onStatus, signal, pollMs = 5_000 } = options;
-    return new Promise<Job>((resolve, reject) => {
-        let done = false;
-        let live = false;
-        let hinted = false;
-        let checking = false;
-        let again = false;
-        let lastStatus: JobStatus | undefined;
-        let timer: ReturnType<typeof setTimeout> | undefined;
+export class JobWaiter {
+    readonly #get: GetJob;
+    readonly #connection: RealtimeConnection;
+    readonly #jobId: string;
+    readonly #options: JobWaitOptions;
+    readonly #pollMs: number;
+    readonly #watch: JobWatch;
+    #resolve: (job: Job) => void = () => undefined;
+    #reject: (err: unknown) => void = () => undefined;
+    #done = false;
+    #live = false;
+    #hinted = false;
+    #checking = false;
+    #again = false;
+    #lastStatus?: JobStatus;
+    #timer?: ReturnType<typeof setTimeout>;
 
-        const stop = () => {
-            done = true;
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', onAbort);
-            connection.remove(watch);
-        };
-        const fail = (err: unknown) => !done && (stop(), reject(err));
-        const onAbort = () => fail(signal!.reason);
-        const status = (next: JobStatus) => {
-            if (next !== lastStatus) {
-                lastStatus = next;
-                onStatus?.(next);
-            }
-        };
+    constructor(get: GetJob, connection: RealtimeConnection, jobId: string, options: JobWaitOptions = {}) {
+        this.#get = get;
+        this.#connection = connection;
+        this.#jobId = jobId;
+        this.#options = options;
+        this.#pollMs = options.pollMs ?? 5_000;
+        this.#watch = new JobWatch(jobId, { onUpdate: (update) => this.#onUpdate(update), onResumed: () => void this.#check() });
+    }
 
-        const check = async (): Promise<void> => {
-            if (done || checking) {
-                again = !done;
+    /** Resolves with the job once its status is terminal; rejects on abort or a non-transient error. */
+    wait(): Promise<Job> {
+        return new Promise<Job>((resolve, reject) => {
+            this.#resolve = resolve;
+            this.#reject = reject;
+            const { signal } = this.#options;
+            if (signal?.aborted) {
+                reject(signal.reason);
                 return;
             }
 
-            checking = true;
-            clearTimeout(timer);
-            try {
-                const job = await get(jobId, { signal });
-                if (!done && isTerminalStatus(job.status)) {
-                    stop();
-                    status(job.status);
-                    resolve(job);
-                    return;
-                }
-
-                status(job.status);
-            }
-            catch (err) {
-                if (!transient(err)) {
-                    fail(err);
-                    return;
-                }
-            }
-            finally {
-                checking = false;
-            }
-
-            if (!done) {
-                const wait = again ? 0 : hinted ? HINT_POLL_MS : live ? pollMs : Math.min(pollMs, FALLBACK_POLL_MS);
-                again = false;
-                timer = setTimeout(() => void check(), wait);
-            }
-        };
-
-        const watch = new JobWatch(jobId, {
-            onUpdate: (update: JobUpdate) => {
-                if (done) {
-                    return;
-                }
-
-                if (update.type === 'output') {
-                    onOutput?.({ stream: update.stream, data: update.data });
-                    return;
-                }
-
-                if (isTerminalStatus(update.status)) {
-                    hinted = true;
-                    void check();
-                }
-                else {
-                    status(update.status);
-                }
-            },
-            onResumed: () => void check()
+            signal?.addEventListener('abort', this.#onAbort, { once: true });
+            this.#connection.add(this.#watch)
+                .then(() => {
+                    this.#live = true;
+                })
+                .catch(() => undefined)
+                .finally(() => void this.#check());
         });
+    }
 
-        if (signal?.aborted) {
-            reject(signal.reason);
+    readonly #onAbort = (): void => this.#fail(this.#options.signal!.reason);
+
+    #stop(): void {
+        this.#done = true;
+        clearTimeout(this.#timer);
+        this.#options.signal?.removeEventListener('abort', this.#onAbort);
+        this.#connection.remove(this.#watch);
+    }
+
+    #fail(err: unknown): void {
+        if (!this.#done) {
+            this.#stop();
+            this.#reject(err);
+        }
+    }
+
+    #status(next: JobStatus): void {
+        if (next !== this.#lastStatus) {
+            this.#lastStatus = next;
+            this.#options.onStatus?.(next);
+        }
+    }
+
+    #onUpdate(update: JobUpdate): void {
+        if (this.#done) {
             return;
         }
 
-        signal?.addEventListener('abort', onAbort, { once: true });
-        connection.add(watch).then(() => {
-            live = true;
-        }, () => undefined).finally(() => void check());
-    });
+        if (update.type === 'output') {
+            this.#options.onOutput?.({ stream: update.stream, data: update.data });
+            return;
+        }
+
+        if (isTerminalStatus(update.status)) {
+            this.#hinted = true;
+            void this.#check();
+        }
+        else {
+            this.#status(update.status);
+        }
+    }
+
+    async #check(): Promise<void> {
+        if (this.#done || this.#checking) {
+            this.#again = !this.#done;
+            return;
+        }
+
+        this.#checking = true;
+        clearTimeout(this.#timer);
+        try {
+            const job = await this.#get(this.#jobId, { signal: this.#options.signal });
+            if (!this.#done && isTerminalStatus(job.status)) {
+                this.#stop();
+                this.#status(job.status);
+                this.#resolve(job);
+                return;
+            }
+
+            this.#status(job.status);
+        }
+        catch (err) {
+            if (!transient(err)) {
+                this.#fail(err);
+                return;
+            }
+        }
+        finally {
+            this.#checking = false;
+        }
+
+        if (!this.#done) {
+            const wait = this.#again ? 0 : this.#hinted ? HINT_POLL_MS : this.#live ? this.#pollMs : Math.min(this.#pollMs, FALLBACK_POLL_MS);
+            this.#again = false;
+            this.#timer = setTimeout(() => void this.#check(), wait);
+        }
+    }
 }

@@ -2,7 +2,7 @@ import type { Transport } from '../http.js';
 import { paginate, type ListPromise } from '../pagination.js';
 import type { RealtimeConnection } from '../realtime/connection.js';
 import type { IdempotentRequestOptions, Job, JobListParams, JobSubmitParams, JobAccepted, JobWaitOptions, Language, RequestOptions } from '../types.js';
-import { waitForJob } from './job-wait.js';
+import { JobWaiter } from './job-wait.js';
 
 /** `client.jobs`: sandboxed code execution. */
 export class JobsResource {
@@ -54,6 +54,6 @@ export class JobsResource {
      * ```
      */
     wait(jobId: string, options?: JobWaitOptions): Promise<Job> {
-        return waitForJob((id, opts) => this.get(id, opts), this.#realtime, jobId, options);
+        return new JobWaiter((id, opts) => this.get(id, opts), this.#realtime, jobId, options).wait();
     }
 }
