@@ -23,6 +23,8 @@ export interface Config {
     refreshTokenTtl: number;
     rateLimit: { user: number; ip: number; auth: number };
     sandbox: 'bwrap' | 'none';
+    /** How each bwrap sandbox is made (`COLLAB_SANDBOX_MODE`, default `fresh`): forked from a fork server per language (python), or started afresh. */
+    sandboxMode: 'forkserver' | 'fresh';
     /** Jobs one user may have queued or running at once; the next submit is 429 (`JOBS_MAX_ACTIVE_PER_USER`, default 20). */
     jobsMaxActivePerUser: number;
     /** MiB a job may write, working directory and `/tmp` together (`SANDBOX_DISK_MB`, default 64). */
@@ -98,6 +100,7 @@ interface Env {
     RATE_LIMIT_IP: number;
     RATE_LIMIT_AUTH: number;
     COLLAB_SANDBOX: Config['sandbox'];
+    COLLAB_SANDBOX_MODE: Config['sandboxMode'];
     JOBS_MAX_ACTIVE_PER_USER: number;
     SANDBOX_DISK_MB: number;
     LOG_LEVEL: string;
@@ -134,6 +137,7 @@ const schema = Joi.object<Env>({
     RATE_LIMIT_AUTH: Joi.number().integer().min(1).default(10),
     COLLAB_SANDBOX: Joi.string().default('bwrap')
         .when('NODE_ENV', { is: 'production', then: Joi.valid('bwrap'), otherwise: Joi.valid('bwrap', 'none') }),
+    COLLAB_SANDBOX_MODE: Joi.string().valid('forkserver', 'fresh').default('fresh'),
     JOBS_MAX_ACTIVE_PER_USER: Joi.number().integer().min(1).default(20),
     SANDBOX_DISK_MB: Joi.number().integer().min(1).max(64 * 1024).default(64),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
@@ -183,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         refreshTokenTtl: parseDuration(value.REFRESH_TOKEN_TTL)!,
         rateLimit: { user: value.RATE_LIMIT_USER, ip: value.RATE_LIMIT_IP, auth: value.RATE_LIMIT_AUTH },
         sandbox: value.COLLAB_SANDBOX,
+        sandboxMode: value.COLLAB_SANDBOX_MODE,
         jobsMaxActivePerUser: value.JOBS_MAX_ACTIVE_PER_USER,
         sandboxDiskMb: value.SANDBOX_DISK_MB,
         logLevel: value.LOG_LEVEL,

@@ -40,6 +40,8 @@ export interface LanguageSpec {
     parseVersion(output: string): string | undefined;
     /** The rlimits for a run with this wall-clock timeout and memory budget. */
     limits(timeoutMs: number, memoryMb: number): Rlimits;
+    /** The fork server that runs this language's jobs in forkserver mode (sandbox/python); fresh starts without one. */
+    forkServer?: 'zygote.py';
 }
 
 const MiB = 1024 * 1024;
@@ -109,6 +111,7 @@ function buildTable(): Record<Language, LanguageSpec> {
             versionArgs: ['--version'],
             parseVersion: (out) => /Python (\S+)/.exec(out)?.[1],
             limits: baseLimits,
+            forkServer: 'zygote.py',
         },
         javascript: {
             language: 'javascript',

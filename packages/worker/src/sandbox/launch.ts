@@ -26,6 +26,8 @@ export interface LaunchEvents {
 export interface LaunchedProcess extends EventEmitter<LaunchEvents> {
     /** Stops reading its pipes (something it left running holds them): no more events. */
     abandon(): void;
+    /** Kills the whole run, where its launcher can (a fork server's job); else its process group is killed. */
+    kill?(): void;
 }
 
 /** What to start, with what on stdin, and as which user. */

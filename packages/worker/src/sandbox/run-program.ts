@@ -3,13 +3,15 @@ import { access } from 'node:fs/promises';
 
 import { getLanguage } from '../languages.js';
 import type { JobCgroup } from './cgroups.js';
-import { buildInvocation, findBwrap } from './command.js';
+import { buildInvocation, findBwrap, TMP_SIZE_BYTES } from './command.js';
 import { SandboxStartError } from './errors.js';
+import { forkRequest } from './forkserver.js';
 import { createJobDir, removeJobDir, sandboxIdentity } from './job-dir.js';
 import { spawnDirectly } from './launch.js';
-import { defaultLauncher } from './spawner.js';
-import { supervise } from './supervise.js';
+import { defaultLauncher, defaultSpawner } from './spawner.js';
+import { supervise, superviseLaunch } from './supervise.js';
 import type { RunResult, RunSpec } from './types.js';
+import type { LanguageSpec, Rlimits } from '../languages.js';
 
 function checkSpec(spec: RunSpec): void {
     if (!Number.isFinite(spec.timeoutMs) || spec.timeoutMs <= 0) {
@@ -20,6 +22,9 @@ function checkSpec(spec: RunSpec): void {
     }
     if (spec.mode !== 'bwrap' && spec.mode !== 'none') {
         throw new RangeError(`unknown sandbox mode "${String(spec.mode)}"`);
+    }
+    if (spec.start !== undefined && spec.start !== 'forkserver' && spec.start !== 'fresh') {
+        throw new RangeError(`unknown sandbox start "${String(spec.start)}"`);
     }
     if (spec.diskMb !== undefined && (!Number.isInteger(spec.diskMb) || spec.diskMb <= 0)) {
         throw new RangeError(`diskMb must be a positive integer, got ${spec.diskMb}`);
@@ -57,6 +62,39 @@ async function requireExecutable(file: string, what: string): Promise<void> {
 }
 
 /**
+ * The job forked from its language's fork server: no job directory on the
+ * host (the source reaches the job's own tmpfs through the spawner), the
+ * job's cgroup joined by its PID 1 before anything of the job forks.
+ */
+async function runForked(spec: RunSpec, language: LanguageSpec, limits: Rlimits, bwrap: string): Promise<RunResult | undefined> {
+    const spawner = defaultSpawner(sandboxIdentity());
+    if (!spawner) {
+        return undefined;
+    }
+    let group: JobCgroup | undefined;
+    try {
+        group = spec.cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
+        const request = (capBytes: number) => forkRequest(language, bwrap, {
+            code: spec.code,
+            stdin: spec.stdin ?? '',
+            capBytes,
+            limits,
+            diskBytes: (spec.diskMb ?? TMP_SIZE_BYTES / MiB) * MiB,
+            cgroupProcs: group?.procsFiles ?? [],
+        });
+        const result = await superviseLaunch((capBytes) => spawner.fork(request(capBytes)), 'cannot fork the job', {
+            stdin: spec.stdin,
+            timeoutMs: spec.timeoutMs,
+            signal: spec.signal,
+            onOutput: spec.onOutput,
+        });
+        return group ? withCgroupReport(result, group, spec.memoryMb) : result;
+    } finally {
+        await group?.remove();
+    }
+}
+
+/**
  * Runs one program in a fresh job directory, in bubblewrap (`mode: 'bwrap'`)
  * or directly (`mode: 'none'`, development only), in its own cgroup when the
  * host has them (memory and processes bounded for the whole job), with rlimits, a wall-clock
@@ -83,6 +121,12 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     await requireExecutable(language.interpreter, `the ${language.language} interpreter`);
 
     const limits = language.limits(spec.timeoutMs, spec.memoryMb);
+    if (spec.mode === 'bwrap' && spec.start === 'forkserver' && language.forkServer && !spec.launcher) {
+        const forked = await runForked(spec, language, limits, bwrap);
+        if (forked) {
+            return forked;
+        }
+    }
     const jobDir = await createJobDir(language.fileName, spec.code);
     let group: JobCgroup | undefined;
     try {

@@ -5,10 +5,38 @@ import type { Socket } from 'node:net';
 
 import { SandboxStartError } from './errors.js';
 import type { LaunchedProcess, LaunchEvents, LaunchRequest, Launcher } from './launch.js';
-import { SPAWNER_SCRIPT } from './spawner-script.js';
+import { pythonSource } from './python-files.js';
 
 /** The interpreter the spawner runs on: the system's, the one python jobs use. */
 export const SPAWNER_PYTHON = '/usr/bin/python3';
+
+/** A fork server the spawner starts (zygote.py in its sandbox) and hands jobs to. */
+export interface ForkServerDefinition {
+    /** The sandbox command that runs the server. */
+    file: string;
+    args: string[];
+    env: Record<string, string>;
+    cwd: string;
+    /** The server's program, readable on its fd 4. */
+    script: string;
+    /** The seccomp filter each job installs. */
+    seccomp: Buffer;
+}
+
+/** One job for a fork server. */
+export interface ForkRequest {
+    /** Which fork server (its definition is sent the first time). */
+    key: string;
+    definition: () => ForkServerDefinition;
+    code: string;
+    stdin: string;
+    capBytes: number;
+    /** RLIMIT_CPU, NPROC, FSIZE, NOFILE, AS. */
+    limits: [number, number, number, number, number];
+    diskBytes: number;
+    /** `cgroup.procs` files of the job's groups, opened by the spawner and joined by the job. */
+    cgroupProcs: readonly string[];
+}
 
 type Message =
     | { id: number; pid: number }
@@ -19,7 +47,7 @@ type Message =
     | { id: number; closed: true; dropped: [number, number] };
 
 /**
- * The worker's side of the spawner process (see SPAWNER_SCRIPT): one
+ * The worker's side of the spawner process (python/spawner.py): one
  * long-lived Python process, started as the sandbox user, that starts the
  * sandbox processes and relays their output. It holds the event loop open
  * only while processes run; if it dies, their runs fail with
@@ -28,12 +56,13 @@ type Message =
 export class Spawner {
     readonly #child: ChildProcess;
     readonly #running = new Map<number, LaunchedProcess>();
+    readonly #forkServers = new Set<string>();
     #nextId = 1;
     #pending = '';
     #dead: Error | undefined;
 
     constructor(identity: { uid: number; gid: number } | undefined) {
-        this.#child = spawn(SPAWNER_PYTHON, ['-I', '-S', '-c', SPAWNER_SCRIPT], {
+        this.#child = spawn(SPAWNER_PYTHON, ['-I', '-S', '-c', pythonSource('spawner.py')], {
             cwd: '/',
             env: {},
             stdio: ['pipe', 'pipe', 'inherit'],
@@ -73,6 +102,62 @@ export class Spawner {
         this.#send({ id, file: invocation.file, args: invocation.args, env: invocation.env, cwd: invocation.cwd, stdin: request.stdin, cap: request.capBytes, seccomp });
         return launched;
     };
+
+    /**
+     * Starts a fork server now (it is started at its first job otherwise, and again after it
+     * died), so that the first job does not wait for it.
+     */
+    startForkServer(key: string, definition: ForkServerDefinition): void {
+        if (!this.#forkServers.has(key)) {
+            this.#forkServers.add(key);
+            const { seccomp, script, ...command } = definition;
+            this.#send({ zygote: key, ...command, script: Buffer.from(script).toString('base64'), seccomp: seccomp.toString('base64') });
+        }
+    }
+
+    /**
+     * Runs one job through a fork server. Its `kill()` asks the server to kill the job's
+     * PID 1, which takes every process of the job along.
+     */
+    fork(request: ForkRequest): LaunchedProcess {
+        const id = this.#nextId++;
+        const launched = new EventEmitter<LaunchEvents>() as LaunchedProcess;
+        let over = false;
+        launched.once('exit', () => {
+            over = true;
+        });
+        launched.kill = () => {
+            if (!over) {
+                over = true;
+                this.#send({ id, kill: true });
+            }
+        };
+        launched.abandon = () => {
+            over = true;
+            launched.removeAllListeners();
+            this.#forget(id);
+            this.#send({ id, drop: true });
+        };
+        if (this.#dead) {
+            const dead = this.#dead;
+            process.nextTick(() => launched.emit('error', new SandboxStartError('the spawner is not running', { cause: dead })));
+            return launched;
+        }
+        this.startForkServer(request.key, request.definition());
+        this.#running.set(id, launched);
+        this.#hold(true);
+        this.#send({
+            id,
+            fork: request.key,
+            code: Buffer.from(request.code).toString('base64'),
+            stdin: request.stdin,
+            cap: request.capBytes,
+            limits: request.limits,
+            disk: request.diskBytes,
+            cgroups: request.cgroupProcs,
+        });
+        return launched;
+    }
 
     #send(message: object): void {
         if (!this.#dead) {
@@ -150,11 +235,11 @@ let spawner: Spawner | undefined;
 let usable: boolean | undefined;
 
 /**
- * The launcher runs use: the spawner when the system Python is there (one
- * spawner per identity is all a worker needs: the identity never changes
- * within a process), else node's own spawn.
+ * The spawner of this process when the system Python is there (one spawner
+ * per identity is all a worker needs: the identity never changes within a
+ * process); a new one when the last one died.
  */
-export function defaultLauncher(identity: { uid: number; gid: number } | undefined): Launcher | undefined {
+export function defaultSpawner(identity: { uid: number; gid: number } | undefined): Spawner | undefined {
     if (usable === undefined) {
         try {
             accessSync(SPAWNER_PYTHON, constants.X_OK);
@@ -169,5 +254,10 @@ export function defaultLauncher(identity: { uid: number; gid: number } | undefin
     if (!spawner?.alive) {
         spawner = new Spawner(identity);
     }
-    return spawner.launch;
+    return spawner;
+}
+
+/** The launcher runs use: the spawner's (see defaultSpawner), else node's own spawn. */
+export function defaultLauncher(identity: { uid: number; gid: number } | undefined): Launcher | undefined {
+    return defaultSpawner(identity)?.launch;
 }

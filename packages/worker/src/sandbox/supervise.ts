@@ -47,7 +47,7 @@ function killGroup(pid: number): void {
 /** One running process: its output, its deadline and how it ended. */
 class Supervision {
     readonly #process: LaunchedProcess;
-    readonly #options: SuperviseOptions;
+    readonly #options: Omit<SuperviseOptions, 'launcher' | 'identity'>;
     readonly #started = performance.now();
     readonly #output: Record<OutputStream, CappedOutput>;
     readonly #deadline: NodeJS.Timeout;
@@ -62,7 +62,7 @@ class Supervision {
 
     readonly #done: (result: RunResult | Error) => void;
 
-    constructor(launched: LaunchedProcess, options: SuperviseOptions, done: (result: RunResult | Error) => void) {
+    constructor(launched: LaunchedProcess, options: Omit<SuperviseOptions, 'launcher' | 'identity'>, done: (result: RunResult | Error) => void) {
         this.#process = launched;
         this.#done = done;
         this.#options = options;
@@ -121,7 +121,9 @@ class Supervision {
         this.#killGroupWhenArmed();
         // A process stuck in the kernel or a pipe held by an escaped process must not hang the worker.
         this.#grace ??= setTimeout(() => {
-            if (this.#pid !== undefined) {
+            if (this.#process.kill) {
+                this.#process.kill();
+            } else if (this.#pid !== undefined) {
                 killGroup(this.#pid);
             }
             this.#process.abandon();
@@ -135,7 +137,9 @@ class Supervision {
      * would outlive bwrap; the ready byte comes a few milliseconds after the start.
      */
     #killGroupWhenArmed(): void {
-        if (this.#pid !== undefined && (this.#ready || this.#exited !== undefined)) {
+        if (this.#process.kill) {
+            this.#process.kill();
+        } else if (this.#pid !== undefined && (this.#ready || this.#exited !== undefined)) {
             killGroup(this.#pid);
         }
     }
@@ -180,14 +184,26 @@ class Supervision {
  * or ends before the sandbox signalled readiness on fd 3.
  */
 export function supervise(invocation: Invocation, options: SuperviseOptions): Promise<RunResult> {
+    const launch = (capBytes: number) => options.launcher({ invocation, stdin: options.stdin ?? '', identity: options.identity, capBytes });
+    return superviseLaunch(launch, `cannot spawn ${invocation.file}`, options);
+}
+
+/**
+ * As {@link supervise}, for a process started by `launch` (given the bytes of
+ * each stream to keep); `failure` says what could not start when it throws.
+ */
+export function superviseLaunch(
+    launch: (capBytes: number) => LaunchedProcess,
+    failure: string,
+    options: Omit<SuperviseOptions, 'launcher' | 'identity'>,
+): Promise<RunResult> {
     return new Promise((resolve, reject) => {
         let launched: LaunchedProcess;
         try {
             // One byte past the cap marks the output cut even when the pipes never close.
-            const capBytes = OUTPUT_CAP_BYTES + 1;
-            launched = options.launcher({ invocation, stdin: options.stdin ?? '', identity: options.identity, capBytes });
+            launched = launch(OUTPUT_CAP_BYTES + 1);
         } catch (cause) {
-            reject(new SandboxStartError(`cannot spawn ${invocation.file}`, { cause }));
+            reject(new SandboxStartError(failure, { cause }));
             return;
         }
         const supervision = new Supervision(launched, options, (result) => {

@@ -1,5 +1,6 @@
 import type { Language } from '../languages.js';
 import type { CgroupHost } from './cgroups.js';
+import type { SandboxStart } from './forkserver.js';
 import type { Launcher } from './launch.js';
 
 /** Which isolation a run gets: `bwrap` in production, `none` for development only. */
@@ -32,6 +33,12 @@ export interface RunSpec {
     cgroups?: CgroupHost;
     /** Size of everything the program can write, working directory and /tmp together (bwrap mode; default 64). */
     diskMb?: number;
+    /**
+     * How the bwrap sandbox is made (COLLAB_SANDBOX_MODE): `forkserver` forks the job from its
+     * language's fork server (python; other languages start fresh), `fresh` (the default) starts
+     * bwrap and the interpreter anew.
+     */
+    start?: SandboxStart;
 }
 
 /** How a run ended. */
