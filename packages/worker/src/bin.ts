@@ -29,13 +29,12 @@ async function main(argv: string[]): Promise<void> {
         }
         stopping = true;
         process.stderr.write(`collab-worker: ${signal}, draining\n`);
-        worker.close().then(
-            () => process.exit(0),
-            (error: Error) => {
+        worker.close()
+            .then(() => process.exit(0))
+            .catch((error: Error) => {
                 process.stderr.write(`collab-worker: shutdown failed: ${error.message}\n`);
                 process.exit(1);
-            },
-        );
+            });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

@@ -11,7 +11,7 @@ import type { AbortReason } from './processor.js';
 export async function listenForCancels(
     subscriber: Redis,
     prefix: string,
-    running: ReadonlyMap<string, AbortController>,
+    running: ReadonlyMap<string, AbortController>
 ): Promise<() => Promise<void>> {
     const channel = jobKeys(prefix).cancelChannel;
     const onMessage = (from: string, jobId: string): void => {

@@ -16,7 +16,8 @@ export async function startEmbeddedWorker(options: { config: Config; db: Knex; l
     let handle: WorkerHandle;
     try {
         handle = await startWorker({ ...options, graceMs: Math.min(options.config.worker.graceMs, EMBEDDED_GRACE_MS) });
-    } catch (error) {
+    }
+    catch (error) {
         options.logger?.error({ err: (error as Error).message }, 'the job worker did not start; jobs cannot run');
         return { close: async () => undefined };
     }

@@ -24,7 +24,7 @@ export class LeaderLock {
         private readonly redis: Redis,
         private readonly key: string,
         private readonly owner: string,
-        private readonly ttlMs: number,
+        private readonly ttlMs: number
     ) {}
 
     /** Whether this worker holds the lock now. */

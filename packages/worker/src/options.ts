@@ -51,6 +51,6 @@ export function resolveOptions(options: StartWorkerOptions, id: string): Resolve
         queuedAgeMs: options.queuedAgeMs ?? 5_000,
         runningGraceMs: options.runningGraceMs ?? 30_000,
         heartbeatMs: options.heartbeatMs ?? 5_000,
-        cgroupRoot: options.cgroupRoot ?? DEFAULT_CGROUP_ROOT,
+        cgroupRoot: options.cgroupRoot ?? DEFAULT_CGROUP_ROOT
     };
 }
