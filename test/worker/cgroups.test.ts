@@ -15,6 +15,7 @@ import {
     SandboxStartError,
     type RunResult,
     type RunSpec,
+    type SandboxStart,
 } from '../../packages/worker/src/sandbox/index.js';
 import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
 import { REDIS_URL, testConfig } from '../helpers/config.js';
@@ -25,8 +26,12 @@ import { until } from '../helpers/wait.js';
 const MiB = 1024 * 1024;
 const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
 
+/** Both ways a sandbox is made: every test below runs in each (python forks in forkserver mode). */
+const STARTS: SandboxStart[] = ['fresh', 'forkserver'];
+let start: SandboxStart = 'fresh';
+
 function run(spec: Partial<RunSpec> & Pick<RunSpec, 'language' | 'code'>): Promise<RunResult> {
-    return runProgram({ timeoutMs: 20_000, memoryMb: 256, mode: 'bwrap', cgroups, ...spec });
+    return runProgram({ timeoutMs: 20_000, memoryMb: 256, mode: 'bwrap', start, cgroups, ...spec });
 }
 
 /** Job groups of this process (other test files' workers share the parent group). */
@@ -48,100 +53,106 @@ const FORK_8_X_200 = [
     "print('children failed:', failed)",
 ].join('\n');
 
-describe('per-job cgroups (cgroup v1 memory and pids on this host)', { timeout: 120_000 }, () => {
-    it('are found at /sys/fs/cgroup with a collab parent group in memory and pids', () => {
-        assert.equal(cgroups.version, 1);
-        assert.deepEqual(cgroups.parents, ['/sys/fs/cgroup/memory/collab', '/sys/fs/cgroup/pids/collab']);
-    });
-
-    it('bound the memory of every process of a job together: 8 children of 200 MiB under memory_mb 256 fail the job', async () => {
-        const result = await run({ language: 'python', code: FORK_8_X_200 });
-        assert.equal(result.outcome, 'exited');
-        // The parent exited 0 itself: the OOM kill in its group makes the job a failure.
-        assert.equal(result.exitCode, 137, result.stdout + result.stderr);
-        assert.match(result.stdout, /children failed: [1-8]\n/);
-        assert.match(result.stderr, /out of memory: the job's processes together reached memory_mb 256/);
-        assert.ok(result.peakMemoryBytes !== undefined && result.peakMemoryBytes <= 256 * MiB, `peak ${result.peakMemoryBytes}`);
-        assert.ok(result.peakMemoryBytes > 200 * MiB, 'the children were charged to the job');
-    });
-
-    it('bound node Buffers: javascript with memory_mb 32 cannot hold 600 MiB, though it runs within 32', async () => {
-        const hello = await run({ language: 'javascript', code: 'console.log("hello")', memoryMb: 32 });
-        assert.equal(hello.exitCode, 0, hello.stderr);
-        assert.equal(hello.stdout, 'hello\n');
-
-        const result = await run({
-            language: 'javascript',
-            code: 'const held = []; for (let i = 0; i < 600; i++) held.push(Buffer.alloc(1 << 20, 1)); console.log("held", held.length)',
-            memoryMb: 32,
+for (const mode of STARTS) {
+    describe(`per-job cgroups (cgroup v1 memory and pids on this host), ${mode}`, { timeout: 120_000 }, () => {
+        before(() => {
+            start = mode;
         });
-        assert.equal(result.outcome, 'exited');
-        assert.notEqual(result.exitCode, 0);
-        assert.doesNotMatch(result.stdout, /held/);
-        assert.ok(result.peakMemoryBytes! <= 32 * MiB);
-    });
 
-    it('bound the processes of a job: a fork bomb stays within its own job', async () => {
-        const bomb = run({
-            language: 'python',
-            code: [
-                'import os, sys, time',
-                'n = 0',
-                'for _ in range(10000):',
-                '    try:',
-                '        if os.fork() == 0:',
-                '            time.sleep(30); os._exit(0)',
-                '        n += 1',
-                '    except OSError:',
-                '        break',
-                'print("forked", n, flush=True)',
-                'time.sleep(30)',
-            ].join('\n'),
-            timeoutMs: 10_000,
+        it('are found at /sys/fs/cgroup with a collab parent group in memory and pids', () => {
+            assert.equal(cgroups.version, 1);
+            assert.deepEqual(cgroups.parents, ['/sys/fs/cgroup/memory/collab', '/sys/fs/cgroup/pids/collab']);
         });
-        // The bomb's own group holds all its processes, at its bound.
-        let seen: { max: string; current: number } | undefined;
-        const deadline = Date.now() + 8000;
-        while (!seen && Date.now() < deadline) {
-            for (const name of groupsOfThisProcess()) {
-                const dir = path.join(cgroups.parents[1]!, name);
-                const current = Number(await readFile(path.join(dir, 'pids.current'), 'utf8').catch(() => '0'));
-                if (current >= 60) {
-                    seen = { max: (await readFile(path.join(dir, 'pids.max'), 'utf8')).trim(), current };
+
+        it('bound the memory of every process of a job together: 8 children of 200 MiB under memory_mb 256 fail the job', async () => {
+            const result = await run({ language: 'python', code: FORK_8_X_200 });
+            assert.equal(result.outcome, 'exited');
+            // The parent exited 0 itself: the OOM kill in its group makes the job a failure.
+            assert.equal(result.exitCode, 137, result.stdout + result.stderr);
+            assert.match(result.stdout, /children failed: [1-8]\n/);
+            assert.match(result.stderr, /out of memory: the job's processes together reached memory_mb 256/);
+            assert.ok(result.peakMemoryBytes !== undefined && result.peakMemoryBytes <= 256 * MiB, `peak ${result.peakMemoryBytes}`);
+            assert.ok(result.peakMemoryBytes > 200 * MiB, 'the children were charged to the job');
+        });
+
+        it('bound node Buffers: javascript with memory_mb 32 cannot hold 600 MiB, though it runs within 32', async () => {
+            const hello = await run({ language: 'javascript', code: 'console.log("hello")', memoryMb: 32 });
+            assert.equal(hello.exitCode, 0, hello.stderr);
+            assert.equal(hello.stdout, 'hello\n');
+
+            const result = await run({
+                language: 'javascript',
+                code: 'const held = []; for (let i = 0; i < 600; i++) held.push(Buffer.alloc(1 << 20, 1)); console.log("held", held.length)',
+                memoryMb: 32,
+            });
+            assert.equal(result.outcome, 'exited');
+            assert.notEqual(result.exitCode, 0);
+            assert.doesNotMatch(result.stdout, /held/);
+            assert.ok(result.peakMemoryBytes! <= 32 * MiB);
+        });
+
+        it('bound the processes of a job: a fork bomb stays within its own job', async () => {
+            const bomb = run({
+                language: 'python',
+                code: [
+                    'import os, sys, time',
+                    'n = 0',
+                    'for _ in range(10000):',
+                    '    try:',
+                    '        if os.fork() == 0:',
+                    '            time.sleep(30); os._exit(0)',
+                    '        n += 1',
+                    '    except OSError:',
+                    '        break',
+                    'print("forked", n, flush=True)',
+                    'time.sleep(30)',
+                ].join('\n'),
+                timeoutMs: 10_000,
+            });
+            // The bomb's own group holds all its processes, at its bound.
+            let seen: { max: string; current: number } | undefined;
+            const deadline = Date.now() + 8000;
+            while (!seen && Date.now() < deadline) {
+                for (const name of groupsOfThisProcess()) {
+                    const dir = path.join(cgroups.parents[1]!, name);
+                    const current = Number(await readFile(path.join(dir, 'pids.current'), 'utf8').catch(() => '0'));
+                    if (current >= 60) {
+                        seen = { max: (await readFile(path.join(dir, 'pids.max'), 'utf8')).trim(), current };
+                    }
                 }
+                await new Promise((resolve) => setTimeout(resolve, 20));
             }
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        const beside = await run({ language: 'python', code: 'print("beside")' });
-        assert.equal(beside.stdout, 'beside\n');
-        const result = await bomb;
-        assert.equal(result.outcome, 'timed_out');
-        assert.deepEqual(seen && { max: seen.max, within: seen.current <= 64 }, { max: '64', within: true });
-        const forked = Number(/forked (\d+)/.exec(result.stdout)?.[1]);
-        assert.ok(forked > 0 && forked <= 62, result.stdout + result.stderr);
-    });
-
-    it('leave no group behind, even when the program leaves processes running', async () => {
-        const before = groupsOfThisProcess();
-        await Promise.all([
-            run({ language: 'bash', code: 'sleep 30 & sleep 30 & echo started' }),
-            run({ language: 'python', code: 'import os\nif os.fork() == 0:\n    os.setsid()\n    import time; time.sleep(30)' }),
-            run({ language: 'python', code: 'while True: pass', timeoutMs: 300 }),
-        ]);
-        assert.deepEqual(groupsOfThisProcess(), before);
-        assert.deepEqual(before, []);
-    });
-
-    it('are joined before the program starts: every process of the job is in the group', async () => {
-        const result = await run({
-            language: 'bash',
-            code: 'cat /proc/self/cgroup | grep -E "memory|pids"; (cat /proc/self/cgroup | grep memory) & wait',
+            const beside = await run({ language: 'python', code: 'print("beside")' });
+            assert.equal(beside.stdout, 'beside\n');
+            const result = await bomb;
+            assert.equal(result.outcome, 'timed_out');
+            assert.deepEqual(seen && { max: seen.max, within: seen.current <= 64 }, { max: '64', within: true });
+            const forked = Number(/forked (\d+)/.exec(result.stdout)?.[1]);
+            assert.ok(forked > 0 && forked <= 62, result.stdout + result.stderr);
         });
-        assert.equal(result.exitCode, 0, result.stderr);
-        // A cgroup namespace: the job's own group is its root.
-        assert.equal(result.stdout, '8:pids:/\n4:memory:/\n4:memory:/\n');
+
+        it('leave no group behind, even when the program leaves processes running', async () => {
+            const before = groupsOfThisProcess();
+            await Promise.all([
+                run({ language: 'bash', code: 'sleep 30 & sleep 30 & echo started' }),
+                run({ language: 'python', code: 'import os\nif os.fork() == 0:\n    os.setsid()\n    import time; time.sleep(30)' }),
+                run({ language: 'python', code: 'while True: pass', timeoutMs: 300 }),
+            ]);
+            assert.deepEqual(groupsOfThisProcess(), before);
+            assert.deepEqual(before, []);
+        });
+
+        it('are joined before the program starts: every process of the job is in the group', async () => {
+            const result = await run({
+                language: 'bash',
+                code: 'cat /proc/self/cgroup | grep -E "memory|pids"; (cat /proc/self/cgroup | grep memory) & wait',
+            });
+            assert.equal(result.exitCode, 0, result.stderr);
+            // A cgroup namespace: the job's own group is its root.
+            assert.equal(result.stdout, '8:pids:/\n4:memory:/\n4:memory:/\n');
+        });
     });
-});
+}
 
 describe('a worker on a host with per-job cgroups', { timeout: 60_000 }, () => {
     let config: Config;

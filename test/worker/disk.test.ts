@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { statfs } from 'node:fs/promises';
 import os from 'node:os';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 
-import { runProgram, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
+import { runProgram, type RunResult, type RunSpec, type SandboxStart } from '../../packages/worker/src/sandbox/index.js';
 
 const MiB = 1024 * 1024;
 
+/** Both ways a sandbox is made: every test below runs in each (python forks in forkserver mode). */
+const STARTS: SandboxStart[] = ['fresh', 'forkserver'];
+let start: SandboxStart = 'fresh';
+
 function run(spec: Partial<RunSpec> & Pick<RunSpec, 'language' | 'code'>): Promise<RunResult> {
-    return runProgram({ timeoutMs: 20_000, memoryMb: 512, mode: 'bwrap', diskMb: 64, ...spec });
+    return runProgram({ timeoutMs: 20_000, memoryMb: 512, mode: 'bwrap', start, diskMb: 64, ...spec });
 }
 
 async function hostFreeBytes(): Promise<number> {
@@ -29,45 +33,51 @@ const WRITE_FILES = (dir: string) => [
     'print("done")',
 ].join('\n');
 
-describe('what a job can write (SANDBOX_DISK_MB)', { timeout: 60_000 }, () => {
-    it('is bounded: 40 files of 16 MiB end in ENOSPC inside the program, which exits as it chooses', async () => {
-        const free = await hostFreeBytes();
-        const result = await run({ language: 'python', code: WRITE_FILES('.') });
-        assert.equal(result.outcome, 'exited');
-        assert.equal(result.exitCode, 0, result.stderr);
-        // 4 × 16 MiB fill the 64 MiB exactly; the fifth file does not fit
-        assert.match(result.stdout, /^error 28 ENOSPC after [0-4] files\ndone\n$/);
-        assert.ok(free - (await hostFreeBytes()) < 64 * MiB, 'the host temp dir grew past the cap');
-
-        const failing = await run({ language: 'python', code: `${WRITE_FILES('/tmp')}\nsys.exit(3)` });
-        assert.equal(failing.exitCode, 3);
-        assert.match(failing.stdout, /ENOSPC/);
-    });
-
-    it('counts the working directory and /tmp together: 40 MiB in each does not fit in 64', async () => {
-        const result = await run({
-            language: 'python',
-            code: [
-                'import errno',
-                // 40 MiB as 4 files of 10 (RLIMIT_FSIZE caps one file at 16)
-                'for path in ("/work/a", "/tmp/b"):',
-                '    try:',
-                '        for i in range(4):',
-                '            with open(f"{path}{i}", "wb") as f: f.write(b"x" * (10 << 20))',
-                '        print(path, "ok")',
-                '    except OSError as e:',
-                '        print(path, errno.errorcode[e.errno])',
-            ].join('\n'),
+for (const mode of STARTS) {
+    describe(`what a job can write (SANDBOX_DISK_MB), ${mode}`, { timeout: 60_000 }, () => {
+        before(() => {
+            start = mode;
         });
-        assert.equal(result.exitCode, 0, result.stderr);
-        assert.equal(result.stdout, '/work/a ok\n/tmp/b ENOSPC\n');
-    });
 
-    it('keeps the program where it was: /work/main.py, run from /work, read-only', async () => {
-        const result = await run({
-            language: 'python',
-            code: 'import os, errno\nprint(__file__, os.getcwd(), sorted(os.listdir(".")))\ntry: open(__file__, "a")\nexcept OSError as e: print(errno.errorcode[e.errno])',
+        it('is bounded: 40 files of 16 MiB end in ENOSPC inside the program, which exits as it chooses', async () => {
+            const free = await hostFreeBytes();
+            const result = await run({ language: 'python', code: WRITE_FILES('.') });
+            assert.equal(result.outcome, 'exited');
+            assert.equal(result.exitCode, 0, result.stderr);
+            // 4 × 16 MiB fill the 64 MiB exactly; the fifth file does not fit
+            assert.match(result.stdout, /^error 28 ENOSPC after [0-4] files\ndone\n$/);
+            assert.ok(free - (await hostFreeBytes()) < 64 * MiB, 'the host temp dir grew past the cap');
+
+            const failing = await run({ language: 'python', code: `${WRITE_FILES('/tmp')}\nsys.exit(3)` });
+            assert.equal(failing.exitCode, 3);
+            assert.match(failing.stdout, /ENOSPC/);
         });
-        assert.equal(result.stdout, "/work/main.py /work ['.tmp', 'main.py']\nEROFS\n");
+
+        it('counts the working directory and /tmp together: 40 MiB in each does not fit in 64', async () => {
+            const result = await run({
+                language: 'python',
+                code: [
+                    'import errno',
+                    // 40 MiB as 4 files of 10 (RLIMIT_FSIZE caps one file at 16)
+                    'for path in ("/work/a", "/tmp/b"):',
+                    '    try:',
+                    '        for i in range(4):',
+                    '            with open(f"{path}{i}", "wb") as f: f.write(b"x" * (10 << 20))',
+                    '        print(path, "ok")',
+                    '    except OSError as e:',
+                    '        print(path, errno.errorcode[e.errno])',
+                ].join('\n'),
+            });
+            assert.equal(result.exitCode, 0, result.stderr);
+            assert.equal(result.stdout, '/work/a ok\n/tmp/b ENOSPC\n');
+        });
+
+        it('keeps the program where it was: /work/main.py, run from /work, read-only', async () => {
+            const result = await run({
+                language: 'python',
+                code: 'import os, errno\nprint(__file__, os.getcwd(), sorted(os.listdir(".")))\ntry: open(__file__, "a")\nexcept OSError as e: print(errno.errorcode[e.errno])',
+            });
+            assert.equal(result.stdout, "/work/main.py /work ['.tmp', 'main.py']\nEROFS\n");
+        });
     });
-});
+}
