@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
 import type { Role } from '@collab/sdk';
+import { ROLES } from '@collab/protocol';
 
 import { action, examples, parseId } from '../lib/command.js';
 import { message } from '../lib/output.js';
-import { ROLES } from '../lib/views.js';
 
 /** `collab member add <project> <email> --role R`. */
 export function register(member: Command): void {

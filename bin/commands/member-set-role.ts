@@ -1,9 +1,9 @@
 import { Argument, type Command } from 'commander';
 import type { Role } from '@collab/sdk';
+import { ROLES } from '@collab/protocol';
 
 import { action, examples, parseId } from '../lib/command.js';
 import { message } from '../lib/output.js';
-import { ROLES } from '../lib/views.js';
 
 /** `collab member set-role <project> <user_id> <role>`. */
 export function register(member: Command): void {

@@ -1,9 +1,6 @@
-import type { EventEnvelope, FileEntry, Job, Language, Member, Project, Role, Workspace } from '@collab/sdk';
+import type { EventEnvelope, FileEntry, Job, Language, Member, Project, Workspace } from '@collab/sdk';
 
 import { record, table, type Output } from './output.js';
-
-/** The roles a member can have. */
-export const ROLES: Role[] = ['owner', 'collaborator', 'viewer'];
 
 /** A project for people. */
 export const projectRecord = (p: Project): Output => record(p, [

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { MAX_JSON_DEPTH } from '@collab/core';
 import WebSocket from 'ws';
+import { MAX_JSON_DEPTH } from '@collab/protocol';
 
 import { sendEvent } from '../../packages/server/src/realtime/send.js';
 import { makeTeam, nesClient, plainClient, startServer, until, type RealtimeServer, type Team } from './helpers.js';

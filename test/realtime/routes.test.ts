@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { makeTeam, plainClient, startServer, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { CollabClient, type EventEnvelope } from '@collab/sdk';
+import { JOB_EVENTS, PRESENCE_EVENTS, SERVER_EVENTS } from '@collab/protocol';
+
+import { makeTeam, plainClient, startServer, until, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
 
 describe('events and presence routes', () => {
     let t: RealtimeServer;
@@ -52,6 +55,37 @@ describe('events and presence routes', () => {
         const tooBigFile = await send({ event: 'file_change', payload: { file: 'big.txt', content: 'x'.repeat(70_000) } });
         assert.equal(tooBigFile.statusCode, 413);
         assert.equal((await t.http('GET', `/api/projects/workspaces/${team.workspaceId}/files/big.txt`, team.owner.access)).statusCode, 404);
+    });
+
+    it('refuses every name the server sends itself, revoked included, on every transport', async () => {
+        for (const event of [...SERVER_EVENTS, ...PRESENCE_EVENTS, ...Object.values(JOB_EVENTS)]) {
+            const res = await send({ event, payload: {} }, team.collaborator.access);
+            assert.deepEqual([res.statusCode, (res.result as { field: string }).field], [400, 'event'], event);
+        }
+
+        const client = plainClient(t.port, team.workspaceId, team.collaborator.access);
+        plains.push(client);
+        await client.opened;
+        client.ws.send(JSON.stringify({ event: 'revoked', payload: {} }));
+        const refused = await client.next((f) => f.event === 'error');
+        assert.equal(refused.payload.code, 400);
+    });
+
+    it('delivers to SDK subscribers any event that has a seq, whatever its name', async () => {
+        const sdk = new CollabClient({ baseUrl: t.server.info.uri, token: team.viewer.access });
+        const received: EventEnvelope[] = [];
+        const stop = await sdk.realtime.subscribe(team.workspaceId, (event) => received.push(event));
+        try {
+            // As a server that let clients use the name would have published it.
+            await t.server.app.bus.publish(team.workspaceId, { event: 'revoked', payload: { from: 'client' }, user: team.collaborator.email, user_id: team.collaborator.id });
+            await t.server.app.bus.publish(team.workspaceId, { event: 'chat', payload: { after: true }, user: team.collaborator.email, user_id: team.collaborator.id });
+            await until(() => received.some((e) => e.event === 'chat'), 10_000, 'the event after it');
+            assert.deepEqual(received.filter((e) => e.seq !== undefined).map((e) => e.event), ['revoked', 'chat']);
+        }
+        finally {
+            stop();
+            await sdk.realtime.close();
+        }
     });
 
     it('writes the file of a file_change {file, content} and broadcasts its revision', async () => {

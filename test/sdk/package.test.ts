@@ -21,7 +21,7 @@ describe('the @collab/sdk package', () => {
             const text = readFileSync(join(root, 'src', file), 'utf8');
             for (const [, specifier] of text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) {
                 assert.ok(!builtins.has(specifier!), `${file} imports ${specifier}`);
-                const allowed = specifier!.startsWith('.') || specifier === '#platform/websocket' || specifier!.startsWith('@hapi/nes/')
+                const allowed = specifier!.startsWith('.') || specifier === '#platform/websocket' || specifier === '@collab/protocol' || specifier!.startsWith('@hapi/nes/')
                     || (specifier === 'ws' && file === join('platform', 'websocket.node.ts'));
                 assert.ok(allowed, `${file} imports ${specifier}`);
             }
@@ -35,7 +35,7 @@ describe('the @collab/sdk package', () => {
         assert.equal(pkg.type, 'module');
         assert.deepEqual((pkg.files as string[]).filter((entry) => !entry.startsWith('!')), ['dist']);
         assert.deepEqual((pkg.exports as Record<string, unknown>)['.'], { source: './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' });
-        assert.deepEqual(Object.keys(pkg.dependencies as object), ['@hapi/nes', 'ws']);
+        assert.deepEqual(Object.keys(pkg.dependencies as object), ['@collab/protocol', '@hapi/nes', 'ws']);
     });
 
     it('bundles for browsers without ws or any Node module', async () => {
@@ -62,10 +62,10 @@ describe('the packed @collab/sdk and @collab/cli', { timeout: 240_000 }, () => {
         t = await startTestServer({ listen: true });
         email = (await t.user('packed')).email;
         dir = mkdtempSync(join(tmpdir(), 'collab-packed-'));
-        const pack = await sh('npm', ['pack', '--workspace', '@collab/sdk', '--workspace', '@collab/cli', '--pack-destination', dir], { cwd: repo });
+        const pack = await sh('npm', ['pack', '--workspace', '@collab/protocol', '--workspace', '@collab/sdk', '--workspace', '@collab/cli', '--pack-destination', dir], { cwd: repo });
         assert.equal(pack.code, 0, pack.stderr);
         const tarballs = readdirSync(dir).filter((file) => file.endsWith('.tgz')).sort();
-        assert.deepEqual(tarballs, ['collab-cli-0.1.0.tgz', 'collab-sdk-0.1.0.tgz']);
+        assert.deepEqual(tarballs, ['collab-cli-0.1.0.tgz', 'collab-protocol-0.1.0.tgz', 'collab-sdk-0.1.0.tgz']);
         for (const tarball of tarballs) {
             const listed = (await sh('tar', ['-tzf', tarball])).stdout.split('\n').filter(Boolean);
             assert.ok(listed.includes('package/dist/index.js') || listed.includes('package/dist/collab.js'), tarball);

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import NesClient from '@hapi/nes/lib/client.js';
-import { jobKeys, type JobUpdate } from '@collab/core';
-import { startWorker, type WorkerHandle } from '@collab/worker';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import type { JobUpdate } from '@collab/protocol';
+import { jobKeys } from '@collab/core';
+import { startWorker, type WorkerHandle } from '@collab/worker';
 
 import { REDIS_URL } from '../helpers/config.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';

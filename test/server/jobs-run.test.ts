@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { EventBus, jobKeys, parseJobUpdate, type JobUpdate } from '@collab/core';
+import { Redis } from 'ioredis';
+import type { JobUpdate } from '@collab/protocol';
+import { EventBus, jobKeys, parseJobUpdate } from '@collab/core';
 import type { EventEnvelope } from '@collab/sdk';
 import { startWorker, type WorkerHandle } from '@collab/worker';
-import { Redis } from 'ioredis';
 
 import { REDIS_URL } from '../helpers/config.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { MAX_JSON_DEPTH } from '@collab/core';
+import { MAX_JSON_DEPTH } from '@collab/protocol';
 
 import { Client, type NesClientType } from '../realtime/helpers.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';

@@ -31,7 +31,7 @@ describe('the published collab-server package', () => {
     });
 
     it('installs from its tarball into an empty folder and serves', { timeout: 240_000 }, async () => {
-        const pack = run('npm', ['pack', '-w', '@collab/core', '-w', '@collab/sdk', '-w', '@collab/server', '--pack-destination', folder], { cwd: ROOT });
+        const pack = run('npm', ['pack', '-w', '@collab/protocol', '-w', '@collab/core', '-w', '@collab/server', '--pack-destination', folder], { cwd: ROOT });
         assert.equal(await pack.exited, 0, pack.stderr());
         const tarballs = readdirSync(folder).filter((name) => name.endsWith('.tgz'));
         assert.equal(tarballs.length, 3);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { bullJobOptions, jobKeys, JOB_QUEUE_NAME, newJobId, parseJobUpdate, type Config, type JobUpdate } from '@collab/core';
-import { startWorker, type WorkerHandle } from '@collab/worker';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { JobUpdate } from '@collab/protocol';
+import { bullJobOptions, jobKeys, JOB_QUEUE_NAME, newJobId, parseJobUpdate, type Config } from '@collab/core';
+import { startWorker, type WorkerHandle } from '@collab/worker';
 
 import { JOB_ERRORS } from '../../packages/worker/src/store.js';
 import { REDIS_URL, testConfig } from '../helpers/config.js';

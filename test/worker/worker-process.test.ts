@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { advertiseWorker, jobKeys, JOB_QUEUE_NAME, parseJobUpdate, type JobUpdate } from '@collab/core';
-import { startWorker, type WorkerHandle } from '@collab/worker';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { JobUpdate } from '@collab/protocol';
+import { advertiseWorker, jobKeys, JOB_QUEUE_NAME, parseJobUpdate } from '@collab/core';
+import { startWorker, type WorkerHandle } from '@collab/worker';
 
 import { JOB_ERRORS } from '../../packages/worker/src/store.js';
 import { REDIS_URL } from '../helpers/config.js';

@@ -1,6 +1,5 @@
 export * from './config.js';
 export * from './duration.js';
-export * from './json-depth.js';
 export * from './logger.js';
 export * from './lua-script.js';
 export * from './db/connect.js';

@@ -1,4 +1,4 @@
-export * from './envelope.js';
+export { CloseCode, EVENT_NAME_PATTERN, isTerminal, JOB_STATUSES, MAX_PAYLOAD_BYTES, PRESENCE_EVENTS, ROLES } from '@collab/protocol';
 export { CollabClient } from './client.js';
 export type { CollabClientOptions } from './http.js';
 export {
@@ -24,7 +24,6 @@ export type { JobsResource } from './resources/jobs.js';
 export type { MembersResource } from './resources/members.js';
 export type { ProjectsResource } from './resources/projects.js';
 export type { RealtimeResource } from './resources/realtime.js';
-export { isTerminalStatus } from './resources/job-wait.js';
 export type { Disconnection } from './realtime/connection.js';
 export type { WebSocketConstructor } from './realtime/nes.js';
 export type { EventHandler, RealtimeStatus, ResyncInfo, SubscribeOptions, Unsubscribe } from './realtime/types.js';

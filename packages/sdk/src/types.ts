@@ -1,8 +1,9 @@
+import type { JobStatus, Role } from '@collab/protocol';
+
+export type { EventEnvelope, Job, JobStatus, JobUpdate, OutgoingEvent, OutputStream, Role, ServerMessage } from '@collab/protocol';
+
 /** An ISO 8601 UTC timestamp. */
 export type Timestamp = string;
-
-/** A project role (DESIGN §4). */
-export type Role = 'owner' | 'collaborator' | 'viewer';
 
 /** An access and a refresh token. */
 export interface TokenPair {
@@ -154,26 +155,6 @@ export interface EventHistoryParams extends ListParams {
     epoch?: string;
 }
 
-/** The status of a job; all but `queued` and `running` are terminal. */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'error';
-
-/** A code-execution job. */
-export interface Job {
-    job_id: string;
-    status: JobStatus;
-    language: string;
-    workspace_id: number | null;
-    attempts: number;
-    exit_code: number | null;
-    stdout: string;
-    stderr: string;
-    truncated: boolean;
-    duration_ms: number | null;
-    created_at: Timestamp;
-    started_at: Timestamp | null;
-    finished_at: Timestamp | null;
-    error: string | null;
-}
 
 /** Body of `jobs.submit`. */
 export interface JobSubmitParams {
@@ -200,11 +181,6 @@ export interface JobListParams extends ListParams {
     status?: JobStatus;
     workspace_id?: number;
 }
-
-/** A live update of a job (nes subscription `/jobs/{job_id}`). */
-export type JobUpdate =
-    | { type: 'status'; job_id: string; status: JobStatus; attempts: number; exit_code: number | null; error: string | null }
-    | { type: 'output'; job_id: string; stream: 'stdout' | 'stderr'; data: string };
 
 /** A chunk of a running program's output. */
 export interface JobOutputChunk {

@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
-import { Membership, Workspace, type Role } from '@collab/core';
 import type { Knex } from 'knex';
+import type { Role } from '@collab/protocol';
+import { Membership, Workspace } from '@collab/core';
 
 const MAX_ID = 2147483647;
 

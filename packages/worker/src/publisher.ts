@@ -1,5 +1,6 @@
-import { JOB_EVENTS, jobKeys, type EventBus, type JobStatus, type JobUpdate, type Logger } from '@collab/core';
 import type { Redis } from 'ioredis';
+import { JOB_EVENTS, type JobStatus, type JobUpdate } from '@collab/protocol';
+import { jobKeys, type EventBus, type Logger } from '@collab/core';
 
 import type { OutputStream } from './sandbox/index.js';
 import { storableOutput, type JobOwner } from './store.js';

@@ -1,5 +1,5 @@
-import type { JobStatus } from '@collab/core';
 import type { Knex } from 'knex';
+import type { JobStatus } from '@collab/protocol';
 
 /** A job as a worker runs it: the row after a successful claim, with the submitter's email. */
 export interface ClaimedJob {

@@ -1,5 +1,5 @@
-import type { EventEnvelope } from '@collab/sdk/envelope';
 import type { Redis } from 'ioredis';
+import type { EventEnvelope } from '@collab/protocol';
 
 import { ControlListeners, type ControlListener, type ControlMessage } from './control.js';
 import { EpochMismatchError } from './errors.js';

@@ -1,4 +1,4 @@
-import { EVENT_NAME_PATTERN, MAX_PAYLOAD_BYTES, type EventEnvelope } from '@collab/sdk/envelope';
+import { EVENT_NAME_PATTERN, type EventEnvelope, MAX_PAYLOAD_BYTES } from '@collab/protocol';
 
 import { BusValidationError } from './errors.js';
 

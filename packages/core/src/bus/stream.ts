@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-import type { EventEnvelope } from '@collab/sdk/envelope';
 import type { Redis } from 'ioredis';
+import type { EventEnvelope } from '@collab/protocol';
 
 import { busKeys } from './keys.js';
 import { readScript } from './scripts.js';

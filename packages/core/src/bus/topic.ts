@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@collab/sdk/envelope';
+import type { EventEnvelope } from '@collab/protocol';
 
 /**
  * Receives a workspace's events. `envelope` and `json` are shared by every

@@ -1,5 +1,5 @@
-import type { EventEnvelope } from '@collab/sdk/envelope';
 import type { Redis } from 'ioredis';
+import type { EventEnvelope } from '@collab/protocol';
 
 /** Options of an `EventBus`. */
 export interface EventBusOptions {

@@ -1,32 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/** Every status a job can have (DESIGN §4 Jobs). */
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'error'] as const;
-
-/** The status of a job; all but `queued` and `running` are terminal. */
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-/** Statuses a job never leaves (except `error`, through an admin retry). */
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'error'];
-
-/** Whether `status` is terminal. */
-export function isTerminal(status: string): boolean {
-    return (TERMINAL_STATUSES as readonly string[]).includes(status);
-}
-
-/** Bounds of a submitted job, checked at the edge (the API) and trusted by the worker. */
-export const JOB_LIMITS = {
-    /** Bytes of UTF-8 source. */
-    maxCodeBytes: 64 * 1024,
-    /** Bytes of UTF-8 stdin. */
-    maxStdinBytes: 64 * 1024,
-    minTimeoutMs: 100,
-    defaultTimeoutMs: 10_000,
-    maxTimeoutMs: 60_000,
-    minMemoryMb: 32,
-    defaultMemoryMb: 256,
-    maxMemoryMb: 1024
-} as const;
+import type { JobUpdate } from '@collab/protocol';
 
 /** Starts of a job the system makes before it gives up with `error` (system failures only). */
 export const JOB_ATTEMPTS = 3;
@@ -36,9 +10,6 @@ export const JOB_BACKOFF_TYPE = 'collab-jitter';
 
 /** Delay before the first retry; doubles with every further one. */
 export const JOB_BACKOFF_BASE_MS = 1000;
-
-/** Job ids: `job_` and random URL-safe characters. */
-export const JOB_ID_PATTERN = /^job_[A-Za-z0-9_-]{8,64}$/;
 
 /** A fresh job id, `job_` followed by 16 random URL-safe characters. */
 export function newJobId(): string {
@@ -75,11 +46,6 @@ export function bullJobOptions(jobId: string) {
     };
 }
 
-/** A message on a job's update channel ({@link jobKeys}`.updates`). */
-export type JobUpdate =
-    | { type: 'status'; job_id: string; status: JobStatus; attempts: number; exit_code: number | null; error: string | null }
-    | { type: 'output'; job_id: string; stream: 'stdout' | 'stderr'; data: string };
-
 /** Parses a message of an update channel; undefined when it is not one. */
 export function parseJobUpdate(text: string): JobUpdate | undefined {
     try {
@@ -89,14 +55,4 @@ export function parseJobUpdate(text: string): JobUpdate | undefined {
     catch {
         return undefined;
     }
-}
-
-/** Workspace bus events about jobs submitted with a `workspace_id`; payload {@link JobEventPayload}. */
-export const JOB_EVENTS = { queued: 'job.queued', started: 'job.started', finished: 'job.finished' } as const;
-
-/** Payload of the {@link JOB_EVENTS}; `exit_code` only on `job.finished`. */
-export interface JobEventPayload {
-    job_id: string;
-    status: JobStatus;
-    exit_code?: number | null;
 }

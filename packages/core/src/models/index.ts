@@ -1,8 +1,7 @@
 export { User } from './user.js';
 export { RefreshToken } from './refresh-token.js';
 export { Project } from './project.js';
-export { Membership, ROLES, WRITER_ROLES, type Role } from './membership.js';
+export { Membership } from './membership.js';
 export { Workspace } from './workspace.js';
 export { WorkspaceFile } from './workspace-file.js';
 export { Job } from './job.js';
-export type { Job as JobView } from '@collab/sdk/types';

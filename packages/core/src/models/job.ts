@@ -1,7 +1,6 @@
-import type { Job as JobView } from '@collab/sdk/types';
 import { Model, type QueryBuilder } from 'objection';
+import type { Job as JobResource, JobStatus } from '@collab/protocol';
 
-import type { JobStatus } from '../jobs/contract.js';
 import { Workspace } from './workspace.js';
 
 /** A code-execution job: the database row is the source of truth, BullMQ only carries its id. */
@@ -46,7 +45,7 @@ export class Job extends Model {
     };
 
     /** The job as the API shows it. */
-    toApi(): JobView {
+    toApi(): JobResource {
         return {
             job_id: this.id,
             status: this.status,

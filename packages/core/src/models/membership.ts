@@ -1,11 +1,5 @@
 import { Model } from 'objection';
-
-/** Roles within a project, strongest first. */
-export const ROLES = ['owner', 'collaborator', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** Roles that may write (edit projects and workspaces, files, events, jobs). */
-export const WRITER_ROLES: readonly Role[] = ['owner', 'collaborator'];
+import type { Role } from '@collab/protocol';
 
 /** A user's role in a project. */
 export class Membership extends Model {

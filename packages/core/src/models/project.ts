@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import { Model, type ModelObject, type QueryBuilder } from 'objection';
-
-import type { Role } from './membership.js';
+import type { Role } from '@collab/protocol';
 
 const CREATE_OWNED = `
     with project as (

@@ -1,4 +1,5 @@
-import type { EventEnvelope } from '../envelope.js';
+import type { EventEnvelope } from '@collab/protocol';
+
 import type { CollabError } from '../errors.js';
 import type { Role } from '../types.js';
 

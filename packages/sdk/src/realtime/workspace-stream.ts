@@ -1,4 +1,5 @@
-import type { EventEnvelope } from '../envelope.js';
+import type { EventEnvelope } from '@collab/protocol';
+
 import type { CollabError } from '../errors.js';
 import type { Role } from '../types.js';
 import type { Channel, Disconnection } from './connection.js';
@@ -59,9 +60,10 @@ export class WorkspaceStream implements Channel {
     }
 
     onMessage(message: unknown): void {
-        const m = (message ?? {}) as ServerMessage;
+        const m = (message ?? {}) as ServerMessage & { seq?: unknown; epoch?: unknown };
         const payload = m.payload ?? {};
-        switch (m.event) {
+        // An event with a seq is a client's, whatever its name; server messages carry none.
+        switch (typeof m.seq === 'number' ? undefined : m.event) {
             case 'resync':
                 this.#resync({ epoch: String(payload.epoch), after: Number(payload.after ?? this.#lastSeq ?? 0), reason: payload.reason === 'history_lost' ? 'history_lost' : 'epoch_changed' });
                 return;

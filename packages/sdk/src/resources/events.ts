@@ -1,4 +1,5 @@
-import type { EventEnvelope, OutgoingEvent } from '../envelope.js';
+import type { EventEnvelope, OutgoingEvent } from '@collab/protocol';
+
 import type { Transport } from '../http.js';
 import { paginate, type ListPromise } from '../pagination.js';
 import type { EventHistoryParams, RequestOptions, SendResult } from '../types.js';

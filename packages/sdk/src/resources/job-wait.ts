@@ -1,18 +1,14 @@
+import { isTerminal } from '@collab/protocol';
+
 import { ConnectionError, RateLimitError, ServerError } from '../errors.js';
 import type { RealtimeConnection } from '../realtime/connection.js';
 import { JobWatch } from '../realtime/job-watch.js';
 import type { Job, JobStatus, JobUpdate, JobWaitOptions, RequestOptions } from '../types.js';
 
-const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'error'];
 /** Polling interval when live updates are not available. */
 const FALLBACK_POLL_MS = 1_000;
 /** Quick re-reads after a live update said the job ended. */
 const HINT_POLL_MS = 250;
-
-/** Whether a job status is final. */
-export function isTerminalStatus(status: JobStatus): boolean {
-    return TERMINAL.includes(status);
-}
 
 const transient = (err: unknown) => err instanceof ConnectionError || err instanceof ServerError || err instanceof RateLimitError;
 
@@ -104,7 +100,7 @@ export class JobWaiter {
             return;
         }
 
-        if (isTerminalStatus(update.status)) {
+        if (isTerminal(update.status)) {
             this.#hinted = true;
             void this.#check();
         }
@@ -123,7 +119,7 @@ export class JobWaiter {
         clearTimeout(this.#timer);
         try {
             const job = await this.#get(this.#jobId, { signal: this.#options.signal });
-            if (!this.#done && isTerminalStatus(job.status)) {
+            if (!this.#done && isTerminal(job.status)) {
                 this.#stop();
                 this.#status(job.status);
                 this.#resolve(job);

@@ -1,5 +1,6 @@
 import type { Server } from '@hapi/hapi';
-import { JOB_STATUSES, readWorkers, type JobStatus } from '@collab/core';
+import { JOB_STATUSES, type JobStatus } from '@collab/protocol';
+import { readWorkers } from '@collab/core';
 
 import { socketCounts } from '../realtime/census.js';
 

@@ -1,10 +1,5 @@
 import Boom from '@hapi/boom';
-
-/** Longest file path, in bytes of UTF-8 (DESIGN §4). */
-export const MAX_PATH_BYTES = 255;
-
-/** Largest file content, in bytes of UTF-8 (DESIGN §4): 1 MiB. */
-export const MAX_CONTENT_BYTES = 1024 * 1024;
+import { MAX_FILE_BYTES, MAX_PATH_BYTES } from '@collab/protocol';
 
 // Lone surrogates would be replaced on the way to the database and come back as another string.
 const wellFormed = (text: string) => !/[\uD800-\uDFFF]/.test(text) || Buffer.from(text, 'utf8').toString('utf8') === text;
@@ -65,8 +60,8 @@ export function checkPath(path: string): void {
 /** Returns the content's size in bytes; throws 413 above 1 MiB, 400 naming `content` for text PostgreSQL cannot store. */
 export function checkContent(content: string): number {
     const size = Buffer.byteLength(content, 'utf8');
-    if (size > MAX_CONTENT_BYTES) {
-        throw Boom.entityTooLarge(`content is ${size} bytes; a file holds at most ${MAX_CONTENT_BYTES} bytes (1 MiB) of UTF-8`);
+    if (size > MAX_FILE_BYTES) {
+        throw Boom.entityTooLarge(`content is ${size} bytes; a file holds at most ${MAX_FILE_BYTES} bytes (1 MiB) of UTF-8`);
     }
 
     if (content.includes('\0')) {

@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
-import { isTerminal, Job, JOB_EVENTS, jobKeys, User, type JobStatus, type JobUpdate } from '@collab/core';
+import { isTerminal, JOB_EVENTS, type JobStatus, type JobUpdate } from '@collab/protocol';
+import { Job, jobKeys, User } from '@collab/core';
 
 import type { AuthUser } from '../context.js';
 

@@ -1,11 +1,12 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import type { Nes } from '@hapi/nes';
-import { Job, JOB_ID_PATTERN, jobKeys, parseJobUpdate, type JobUpdate } from '@collab/core';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
+import { CloseCode, JOB_ID_PATTERN, type JobUpdate } from '@collab/protocol';
+import { Job, jobKeys, parseJobUpdate } from '@collab/core';
 
-import { CloseCode, type Connection, type JobSubscription } from '../realtime/connection.js';
+import type { Connection, JobSubscription } from '../realtime/connection.js';
 import { pubPrefix, serverMessage } from '../realtime/frames.js';
 import { nesConnection } from '../realtime/nes.js';
 

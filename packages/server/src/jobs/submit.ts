@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 import Boom from '@hapi/boom';
-import { Job, JOB_LIMITS, newJobId } from '@collab/core';
 import type { Knex } from 'knex';
+import { JOB_LIMITS } from '@collab/protocol';
+import { Job, newJobId } from '@collab/core';
 
 /** A validated submit body, defaults applied. */
 export interface SubmitBody {

@@ -1,6 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Lifecycle, Plugin } from '@hapi/hapi';
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/core';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/protocol';
 
 declare module '@hapi/hapi' {
     interface PluginSpecificConfiguration {

@@ -2,8 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import type { WebSocket } from 'ws';
-
-import { CloseCode } from './connection.js';
+import { CloseCode } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
 /** Why an upgrade is refused before the handshake: the HTTP status and a short reason. */

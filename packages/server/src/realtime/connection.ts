@@ -1,37 +1,13 @@
 import type { Duplex } from 'node:stream';
 
-import type { Role } from '@collab/core';
 import type { WebSocket } from 'ws';
+import { CloseCode, type Role } from '@collab/protocol';
 
 import type { AuthUser } from '../context.js';
 import { MessageLimiter } from './token-bucket.js';
 
-/** Largest frame a socket of either transport accepts; a bigger one closes it with 1009. */
-export const MAX_FRAME_BYTES = 1024 * 1024;
-
 /** The two real-time transports. */
 export type Transport = 'nes' | 'ws';
-
-/** WebSocket close codes the server uses (PROTOCOL.md). */
-export const CloseCode = {
-    /** Too many messages after being refused (rate limit). */
-    policy: 1008,
-    /** A frame over 1 MiB (sent by `ws` itself). */
-    tooBig: 1009,
-    internal: 1011,
-    /** The server is shutting down or restarting: reconnect. */
-    restart: 1012,
-    /** The server is at capacity: reconnect later. */
-    tryAgain: 1013,
-    /** Bad, missing or expired token, or the account was deactivated. */
-    unauthorized: 4401,
-    /** No access to the workspace (or no such workspace), or access revoked. */
-    forbidden: 4403,
-    /** The client does not read fast enough. */
-    slowConsumer: 4408,
-    /** Too many connections of this user. */
-    tooMany: 4429
-} as const;
 
 /** One workspace stream a socket receives. */
 export interface Subscription {

@@ -1,9 +1,10 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
-import { Job, type ControlMessage, type Role } from '@collab/core';
+import { CloseCode, type Role } from '@collab/protocol';
+import { Job, type ControlMessage } from '@collab/core';
 
 import { workspaceAccess } from '../access.js';
-import { CloseCode, type Subscription } from './connection.js';
+import type { Subscription } from './connection.js';
 import { serverMessage } from './frames.js';
 import type { Hub } from './hub.js';
 

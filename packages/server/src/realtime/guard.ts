@@ -1,7 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Request } from '@hapi/hapi';
+import { CloseCode } from '@collab/protocol';
 
-import { CloseCode } from './connection.js';
 import { nesConnection } from './nes.js';
 
 /**

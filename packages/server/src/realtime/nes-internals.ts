@@ -5,8 +5,8 @@ import type { Duplex } from 'node:stream';
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import type { Nes } from '@hapi/nes';
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/core';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/protocol';
 
 /**
  * Every part of @hapi/nes collab reaches past its public API, in one place.

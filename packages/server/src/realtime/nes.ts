@@ -1,15 +1,16 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import NesModule, { type Nes } from '@hapi/nes';
+import { CloseCode, MAX_FRAME_BYTES } from '@collab/protocol';
+import type { RealtimeSettings } from '@collab/core';
 
 import { workspaceAccess } from '../access.js';
 import type { AuthUser } from '../context.js';
 import type { Admission } from './admission.js';
-import { CloseCode, MAX_FRAME_BYTES, workspaceSlot, type Subscription } from './connection.js';
+import { workspaceSlot, type Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { NesConnection } from './nes-connection.js';
 import { nesSocketWs, takeNes, type NesServerInternals } from './nes-internals.js';
-import type { RealtimeSettings } from '@collab/core';
 
 /** The nes subscription paths of a workspace's events (PROTOCOL.md). */
 export const WORKSPACE_PATHS = ['/workspaces/{id}', '/workspaces/{id}/since/{seq}', '/workspaces/{id}/since/{seq}/{epoch}'];

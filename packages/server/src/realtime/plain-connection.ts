@@ -1,8 +1,8 @@
 import Boom from '@hapi/boom';
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/core';
 import type { RawData, WebSocket } from 'ws';
+import { CloseCode, exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/protocol';
 
-import { CloseCode, Connection, type ConnectionOptions, type Subscription } from './connection.js';
+import { Connection, type ConnectionOptions, type Subscription } from './connection.js';
 import { errorMessage, serverMessage } from './frames.js';
 import { isFileWrite } from './send.js';
 

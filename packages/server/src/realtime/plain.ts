@@ -4,17 +4,18 @@ import type { Duplex } from 'node:stream';
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, MAX_FRAME_BYTES } from '@collab/protocol';
+import type { RealtimeSettings } from '@collab/core';
 
 import { workspaceAccess } from '../access.js';
 import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
 import { activeUser } from './access.js';
 import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
-import { CloseCode, MAX_FRAME_BYTES, type Subscription } from './connection.js';
+import type { Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { PlainConnection, type PlainHandlers } from './plain-connection.js';
 import { sendEvent } from './send.js';
-import type { RealtimeSettings } from '@collab/core';
 
 const PATH = /^\/ws\/workspaces\/([^/?#]*)\/?$/;
 

@@ -1,11 +1,11 @@
-import type { RealtimeSettings } from '@collab/core';
 import type { Plugin } from '@hapi/hapi';
 import Joi from 'joi';
 import type { Registry } from 'prom-client';
+import { CloseCode } from '@collab/protocol';
+import type { RealtimeSettings } from '@collab/core';
 
 import { Admission } from './admission.js';
 import { startCensus } from './census.js';
-import { CloseCode } from './connection.js';
 import { listenToControl } from './control.js';
 import { Hub } from './hub.js';
 import { realtimeMetrics, type RealtimeMetrics } from './metrics.js';

@@ -1,7 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
-import { exceedsJsonDepth, MAX_JSON_DEPTH, WRITER_ROLES, type Role } from '@collab/core';
-import { EVENT_NAME_PATTERN, MAX_PAYLOAD_BYTES, type EventEnvelope } from '@collab/sdk/envelope';
+import { EVENT_NAME_PATTERN, type EventEnvelope, exceedsJsonDepth, isReservedEvent, MAX_JSON_DEPTH, MAX_PAYLOAD_BYTES, type Role, WRITER_ROLES } from '@collab/protocol';
 
 import { requireRole, workspaceAccess } from '../access.js';
 import type { AuthUser } from '../context.js';
@@ -9,9 +8,6 @@ import { writeFile } from '../files/write.js';
 import { busError, viaBus } from './errors.js';
 import type { EventSource } from './metrics.js';
 import type {} from './plugin.js';
-
-/** Names only the server sends: clients may not forge presence, job or protocol events. */
-const RESERVED = /^(presence\.|job\.)|^(auth|error|resync|role|authenticated)$/;
 
 /** An event a client sends, through any transport. */
 export interface SendEventInput {
@@ -37,7 +33,7 @@ export function checkEventName(event: unknown): asserts event is string {
         throw badRequest('event', `event must match ${EVENT_NAME_PATTERN}`);
     }
 
-    if (RESERVED.test(event)) {
+    if (isReservedEvent(event)) {
         throw badRequest('event', `event ${event} is reserved for the server`);
     }
 }

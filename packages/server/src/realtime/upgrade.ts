@@ -2,12 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import type { Server } from '@hapi/hapi';
+import { CloseCode } from '@collab/protocol';
+import type { RealtimeSettings } from '@collab/core';
 
 import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
-import { CloseCode } from './connection.js';
 import type { NesServerInternals } from './nes-internals.js';
 import { plainTarget, type PlainEndpoint } from './plain.js';
-import type { RealtimeSettings } from '@collab/core';
 
 /** What the dispatcher routes between. */
 export interface UpgradeOptions {

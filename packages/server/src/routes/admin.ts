@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { JOB_ID_PATTERN, User } from '@collab/core';
+import { JOB_ID_PATTERN } from '@collab/protocol';
+import { User } from '@collab/core';
 
 import { adminView, updateUser, type UserChanges } from '../admin/users.js';
 import { audit, requireAdmin } from '../admin/guard.js';

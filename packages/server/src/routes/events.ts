@@ -1,5 +1,5 @@
 import type { ServerRoute } from '@hapi/hapi';
-import type { EventEnvelope } from '@collab/sdk/envelope';
+import type { EventEnvelope } from '@collab/protocol';
 
 import { workspaceAccess } from '../access.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';

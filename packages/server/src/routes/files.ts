@@ -1,7 +1,8 @@
 import Boom from '@hapi/boom';
 import type { ServerRoute } from '@hapi/hapi';
-import { WRITER_ROLES, WorkspaceFile } from '@collab/core';
 import Joi from 'joi';
+import { WRITER_ROLES } from '@collab/protocol';
+import { WorkspaceFile } from '@collab/core';
 
 import { requireRole, workspaceAccess } from '../access.js';
 import { deleteFile, writeFile } from '../files/write.js';

@@ -1,6 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import { Job, JOB_EVENTS, JOB_ID_PATTERN, JOB_LIMITS, WRITER_ROLES, type JobStatus } from '@collab/core';
+import { JOB_EVENTS, JOB_ID_PATTERN, JOB_LIMITS, type JobStatus, WRITER_ROLES } from '@collab/protocol';
+import { Job } from '@collab/core';
 
 import { requireRole, workspaceAccess } from '../access.js';
 import { cancelJob } from '../jobs/cancel.js';

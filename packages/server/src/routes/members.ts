@@ -1,9 +1,10 @@
 import Boom from '@hapi/boom';
 import type { ServerRoute } from '@hapi/hapi';
-import { Membership, User, type Role } from '@collab/core';
 import Joi from 'joi';
 import type { Knex } from 'knex';
 import { UniqueViolationError } from 'objection';
+import type { Role } from '@collab/protocol';
+import { Membership, User } from '@collab/core';
 
 import { projectAccess, requireRole } from '../access.js';
 import type { AuthUser } from '../context.js';

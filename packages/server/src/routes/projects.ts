@@ -1,8 +1,9 @@
 import Boom from '@hapi/boom';
 import type { Request, ServerRoute } from '@hapi/hapi';
-import { Project, WRITER_ROLES } from '@collab/core';
 import Joi from 'joi';
 import { raw } from 'objection';
+import { WRITER_ROLES } from '@collab/protocol';
+import { Project } from '@collab/core';
 
 import { projectAccess, requireRole } from '../access.js';
 import { announceMembershipChange } from '../realtime/control.js';

@@ -1,8 +1,9 @@
 import Boom from '@hapi/boom';
 import type { ServerRoute } from '@hapi/hapi';
-import { WRITER_ROLES, Workspace } from '@collab/core';
 import Joi from 'joi';
 import { raw } from 'objection';
+import { WRITER_ROLES } from '@collab/protocol';
+import { Workspace } from '@collab/core';
 
 import { projectAccess, requireRole, workspaceAccess } from '../access.js';
 import { paginate } from '../pagination.js';

@@ -1,5 +1,5 @@
-import { EVENT_NAME_PATTERN, MAX_PAYLOAD_BYTES } from '@collab/sdk/envelope';
 import Joi from 'joi';
+import { EVENT_NAME_PATTERN, MAX_PAYLOAD_BYTES } from '@collab/protocol';
 
 import { errorBody, id, pageQuery, timestamp } from './common.js';
 

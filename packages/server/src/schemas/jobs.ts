@@ -1,5 +1,5 @@
-import { JOB_LIMITS, JOB_STATUSES } from '@collab/core';
 import Joi from 'joi';
+import { JOB_LIMITS, JOB_STATUSES } from '@collab/protocol';
 
 import { id, pageQuery, timestamp } from './common.js';
 

@@ -1,5 +1,5 @@
-import { ROLES } from '@collab/core';
 import Joi from 'joi';
+import { ROLES } from '@collab/protocol';
 
 import { id, timestamp } from './common.js';
 

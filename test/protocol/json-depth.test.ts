@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/core';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/protocol';
 
 function nested(levels: number, wrap: (inner: unknown) => unknown): unknown {
     let value: unknown = 'leaf';
