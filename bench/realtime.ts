@@ -98,7 +98,12 @@ async function subscribers(specs: SocketSpec[]): Promise<void> {
                     ws.send(`{"type":"ping","id":${++ids}}`);
                 }
                 else if (text.includes('"type":"hello"')) {
-                    (text.includes('"statusCode"') ? reject(new Error(text)) : resolve());
+                    if (text.includes('"statusCode"')) {
+                        reject(new Error(text));
+                    }
+                    else {
+                        resolve();
+                    }
                 }
             });
         });

@@ -57,7 +57,7 @@ async function time(fn: () => unknown): Promise<Stats> {
         p95_ms: round(at(0.95)),
         min_ms: round(sorted[0]!),
         node_cpu_ms_per_run: Math.round(((used.user + used.system) / 1000 / RUNS) * 100) / 100,
-        host_cpu_ms_per_run: round((hostBusyMs() - host) / RUNS),
+        host_cpu_ms_per_run: round((hostBusyMs() - host) / RUNS)
     };
 }
 
@@ -73,7 +73,7 @@ const bareThroughSpawner = () =>
             invocation: { file: '/usr/bin/python3', args: ['-c', 'print(1)'], env: {}, cwd: '/' },
             stdin: '',
             identity: sandboxIdentity(),
-            capBytes: 1024,
+            capBytes: 1024
         });
         let out = '';
         launched.on('data', (_stream, chunk) => {
@@ -104,9 +104,9 @@ console.log(
             runner_bwrap: bwrap,
             runner_bwrap_node_spawn: bwrapNodeSpawn,
             overhead_median_ms: Math.round((bwrap.median_ms - bare.median_ms) * 10) / 10,
-            overhead_host_cpu_ms: Math.round((bwrap.host_cpu_ms_per_run - bare.host_cpu_ms_per_run) * 10) / 10,
+            overhead_host_cpu_ms: Math.round((bwrap.host_cpu_ms_per_run - bare.host_cpu_ms_per_run) * 10) / 10
         },
         null,
-        2,
-    ),
+        2
+    )
 );

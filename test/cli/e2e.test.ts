@@ -92,7 +92,7 @@ describe('collab end to end', { timeout: 180_000 }, () => {
     });
 
     it('shows a spinner on a terminal only, on stderr', async () => {
-        const shell = `stty cols 100 rows 30; exec ${[process.execPath, CLI, 'job', 'submit', '--wait', '--code', 'import time; time.sleep(0.5); print(7)', '--language', 'python'].map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')}`;
+        const shell = `stty cols 100 rows 30; exec ${[process.execPath, CLI, 'job', 'submit', '--wait', '--code', 'import time; time.sleep(0.5); print(7)', '--language', 'python'].map((arg) => `'${arg.replace(/'/g, '\'\\\'\'')}'`).join(' ')}`;
         const child = run('script', ['-qefc', shell, '/dev/null'], { env: { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), TERM: 'xterm' } });
         assert.equal(await child.exited, 0, child.stdout());
         assert.match(child.stdout(), /Job job_\S+ (queued|running)/);

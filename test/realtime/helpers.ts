@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Server } from '@hapi/hapi';
-import NesClient from '@hapi/nes/lib/client.js';
+import NesClient, { type Client as NesClientClass } from '@hapi/nes/lib/client.js';
 import type { Config, RealtimeSettings } from '@collab/core';
 import type { EventEnvelope } from '@collab/sdk';
 import { createServer } from '@collab/server';
@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cleanRedis } from '../helpers/server.js';
 
 /** The nes client class, on `ws` (Node 20 has no global WebSocket). */
-export const Client = (NesClient as unknown as { Client: typeof import('@hapi/nes/lib/client.js').Client }).Client;
+export const Client = (NesClient as unknown as { Client: typeof NesClientClass }).Client;
 (Client as unknown as { WebSocket: unknown }).WebSocket = WebSocket;
 export type NesClientType = InstanceType<typeof Client>;
 

@@ -92,13 +92,12 @@ describe('subscriptions per socket', () => {
 
     it('keeps one subscription per workspace: five subscribes with different since, and an event arrives once', async () => {
         const workspaceId = workspaces[1]!;
-        let epoch = '';
         for (let i = 1; i <= 3; i++) {
             await send(workspaceId, i);
         }
 
         const history = await t.http('GET', `/api/projects/workspaces/${workspaceId}/events/?after=0`, team.owner.access);
-        epoch = history.headers['x-collab-epoch'] as string;
+        const epoch = history.headers['x-collab-epoch'] as string;
         const client = await connect(team.collaborator.access);
         const frames: string[] = [];
         (client as unknown as { _ws: { on(event: 'message', listener: (data: Buffer) => void): void } })._ws.on('message', (data) => frames.push(String(data)));

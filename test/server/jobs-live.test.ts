@@ -5,9 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import NesClient from '@hapi/nes/lib/client.js';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import type { JobUpdate } from '@collab/protocol';
 import { jobKeys } from '@collab/core';
 import { startWorker, type WorkerHandle } from '@collab/worker';
@@ -15,6 +13,7 @@ import { startWorker, type WorkerHandle } from '@collab/worker';
 import { REDIS_URL } from '../helpers/config.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
+import { Client } from '../realtime/helpers.js';
 
 // This file's job directories stay out of the shared tmp, where sandbox.test.ts counts collab-job-* directories.
 // Traversable (0711): in bwrap mode the sandbox, as nobody, binds a directory inside it.
@@ -22,9 +21,6 @@ const privateTmp = mkdtempSync(join(tmpdir(), 'collab-jobs-test-'));
 chmodSync(privateTmp, 0o711);
 process.env.TMPDIR = privateTmp;
 after(() => rmSync(privateTmp, { recursive: true, force: true }));
-
-const Client = (NesClient as unknown as { Client: typeof import('@hapi/nes/lib/client.js').Client }).Client;
-(Client as unknown as { WebSocket: unknown }).WebSocket = WebSocket;
 
 /** The nes subscription `/jobs/{job_id}`: a job's status changes and output, live. */
 describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {

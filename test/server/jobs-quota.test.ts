@@ -65,7 +65,7 @@ describe('per-user job quota', () => {
     it('asks to retry when the first running job reaches its time limit', async () => {
         const carol = await t.user('carol');
         const [first] = await fill(carol, 20);
-        await t.database.db('jobs').where({ id: first }).update({ status: 'running', started_at: t.database.db.raw(`now() - interval '2 seconds'`), timeout_ms: 5000 });
+        await t.database.db('jobs').where({ id: first }).update({ status: 'running', started_at: t.database.db.raw('now() - interval \'2 seconds\''), timeout_ms: 5000 });
         const res = await submit(carol);
         assert.equal(res.statusCode, 429);
         assert.equal(res.headers['retry-after'], '3');

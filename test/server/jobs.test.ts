@@ -198,7 +198,7 @@ describe('jobs API (queue side)', () => {
         await advertise();
         const key = { 'idempotency-key': randomUUID() };
         const first = (await submit(alice, hello, key)).result as { job_id: string };
-        await t.database.db('jobs').where({ id: first.job_id }).update({ created_at: t.database.db.raw(`now() - interval '25 hours'`) });
+        await t.database.db('jobs').where({ id: first.job_id }).update({ created_at: t.database.db.raw('now() - interval \'25 hours\'') });
         const second = await submit(alice, { ...hello, code: 'print(3)' }, key);
         assert.equal(second.statusCode, 202);
         assert.notEqual((second.result as { job_id: string }).job_id, first.job_id);

@@ -94,9 +94,9 @@ describe('job store and reconciler', () => {
     });
 
     it('enqueues queued jobs that Redis lost, once, and leaves fresh or enqueued ones alone', async () => {
-        const lost = await insertJob({ created_at: database.db.raw(`now() - interval '10 seconds'`) });
+        const lost = await insertJob({ created_at: database.db.raw('now() - interval \'10 seconds\'') });
         const fresh = await insertJob();
-        const enqueued = await insertJob({ created_at: database.db.raw(`now() - interval '10 seconds'`) });
+        const enqueued = await insertJob({ created_at: database.db.raw('now() - interval \'10 seconds\'') });
         await queue.add('run', { job_id: enqueued }, bullJobOptions(enqueued));
         const r = reconciler('w1');
         try {
@@ -106,14 +106,15 @@ describe('job store and reconciler', () => {
             assert.equal(await queue.getJobState(lost), 'waiting');
             assert.equal(await queue.getJobState(fresh), 'unknown');
             assert.deepEqual((await r.runOnce()).enqueued, [], 'a second pass adds nothing');
-        } finally {
+        }
+        finally {
             await r.close();
             await queue.obliterate({ force: true });
         }
     });
 
     it('retries running jobs far past their deadline whose BullMQ job is gone, and fails them after 3 attempts', async () => {
-        const late = database.db.raw(`now() - interval '10 seconds'`);
+        const late = database.db.raw('now() - interval \'10 seconds\'');
         const retry = await insertJob({ status: 'running', attempts: 1, started_at: late });
         const giveUp = await insertJob({ status: 'running', attempts: 3, started_at: late });
         const owned = await insertJob({ status: 'running', attempts: 1, started_at: late });
@@ -132,7 +133,8 @@ describe('job store and reconciler', () => {
             assert.ok(failed.finished_at);
             assert.equal((await row(owned)).status, 'running', 'BullMQ still owns it');
             assert.equal((await row(onTime)).status, 'running');
-        } finally {
+        }
+        finally {
             await r.close();
             await queue.obliterate({ force: true });
         }
@@ -165,7 +167,8 @@ describe('job store and reconciler', () => {
             assert.equal((await one.runOnce()).leader, true, 'the leader keeps it');
             await one.close();
             assert.equal((await two.runOnce()).leader, true);
-        } finally {
+        }
+        finally {
             await one.close();
             await two.close();
         }

@@ -27,7 +27,7 @@ describe('sweepStaleJobDirs()', () => {
                 oldUntagged: 'collab-job-dddddd',
                 newUntagged: 'collab-job-eeeeee',
                 oldOtherNamespace: 'collab-job-1.2-ffffff',
-                unrelated: 'other-job-1.2-gggggg',
+                unrelated: 'other-job-1.2-gggggg'
             };
             for (const name of Object.values(dirs)) {
                 await mkdir(path.join(root, name));
@@ -51,7 +51,8 @@ describe('sweepStaleJobDirs()', () => {
                 assert.ok(left.includes(name), name);
             }
             assert.equal(left.filter((name) => name.endsWith('-file') || name.endsWith('-link')).length, 2);
-        } finally {
+        }
+        finally {
             await rm(root, { recursive: true, force: true });
         }
     });
@@ -75,11 +76,12 @@ describe('sweepStaleJobDirs()', () => {
                             removed = paths;
                         });
                     }
-                },
+                }
             });
             assert.equal(result.stdout, 'started\nstill-here\n');
             assert.deepEqual(removed, []);
-        } finally {
+        }
+        finally {
             if (saved === undefined) delete process.env.TMPDIR;
             else process.env.TMPDIR = saved;
             await rm(root, { recursive: true, force: true });

@@ -63,8 +63,8 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
                 WORKER_LOCK_DURATION_MS: '2000',
                 WORKER_STALLED_INTERVAL_MS: '500',
                 TMPDIR: privateTmp,
-                ...env,
-            },
+                ...env
+            }
         });
         children.push(child);
         const id = await until(async () => (await redis.smembers(jobKeys(t.config.redisPrefix).workers)).find((id) => !before.has(id)), 20_000, 'the worker to advertise', () => child.stderr());
@@ -212,7 +212,7 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
     it('refuses to start with a bad variable, naming it', async () => {
         // Unsandboxed, so WORKER_CONCURRENCY is the only variable it can refuse.
         const child = run(process.execPath, ['--conditions=source', '--import', 'tsx', BIN], {
-            env: { PATH: process.env.PATH, REDIS_PREFIX: t.config.redisPrefix, WORKER_CONCURRENCY: 'many', COLLAB_SANDBOX: 'none' },
+            env: { PATH: process.env.PATH, REDIS_PREFIX: t.config.redisPrefix, WORKER_CONCURRENCY: 'many', COLLAB_SANDBOX: 'none' }
         });
         assert.equal(await child.exited, 2);
         assert.match(child.stderr(), /^collab-worker: Invalid configuration: WORKER_CONCURRENCY/);

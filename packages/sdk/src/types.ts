@@ -155,7 +155,6 @@ export interface EventHistoryParams extends ListParams {
     epoch?: string;
 }
 
-
 /** Body of `jobs.submit`. */
 export interface JobSubmitParams {
     /** At most 64 KiB. */

@@ -77,13 +77,15 @@ export class OutputBatcher {
         const last = this.#pending.at(-1);
         if (last?.stream === stream) {
             last.data += data;
-        } else {
+        }
+        else {
             this.#pending.push({ stream, data });
         }
         this.#chars += data.length;
         if (this.#chars >= BATCH_CHARS) {
             this.flush();
-        } else {
+        }
+        else {
             this.#timer ??= setTimeout(() => this.flush(), BATCH_MS);
         }
     }

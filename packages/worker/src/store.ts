@@ -35,7 +35,7 @@ export const JOB_ERRORS = {
     /** The workers running it died on every attempt. */
     workerLost: (attempts: number) => text(`the worker running it was lost after ${attempts} attempts`),
     /** The wall clock ended it. */
-    timedOut: (timeoutMs: number) => text(`killed after the ${timeoutMs} ms time limit`),
+    timedOut: (timeoutMs: number) => text(`killed after the ${timeoutMs} ms time limit`)
 } as const;
 
 /** The outcome a run writes. */
@@ -83,7 +83,7 @@ export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undef
            RETURNING id, user_id, workspace_id, language, code, stdin, timeout_ms, memory_mb, status, attempts
          )
          SELECT claimed.*, users.email AS user_email FROM claimed JOIN users ON users.id = claimed.user_id`,
-        [id],
+        [id]
     );
     return result.rows[0];
 }
@@ -117,7 +117,7 @@ export async function failJob(db: Knex, id: string, error: JobErrorText): Promis
            RETURNING id, user_id, workspace_id, attempts
          )
          SELECT failed.*, users.email AS user_email FROM failed JOIN users ON users.id = failed.user_id`,
-        [error, id],
+        [error, id]
     );
     return result.rows[0];
 }

@@ -73,7 +73,7 @@ export async function replay(source: ReplaySource, options: ReplayOptions, liste
     let epoch: string | undefined;
     let lastSeq = 0;
     let buffered: Delivery[] = [];
-    let dropped = false;
+    let dropped: boolean;
     const deliver = (delivery: Delivery): void => {
         const { seq } = delivery.envelope;
         if (seq !== undefined) {

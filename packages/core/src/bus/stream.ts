@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { EventEnvelope } from '@collab/protocol';
 
-import { busKeys } from './keys.js';
+import { type busKeys } from './keys.js';
 import { readScript } from './scripts.js';
 import type { Delivery, StreamRead } from './topic.js';
 

@@ -123,7 +123,9 @@ export function statusOf(job: Job): JobUpdate {
 export function relayJobUpdates(server: Server): void {
     const relay = server.plugins['collab-jobs'].relay;
     server.subscription('/jobs/{job_id}', {
-        onSubscribe: (socket, path, params) => subscribeToJob(server, relay, socket, path, String((params as { job_id?: unknown }).job_id ?? '')),
+        // nes awaits onSubscribe: a rejection is the subscribe's error reply.
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises
+        onSubscribe: (socket, path, params) => subscribeToJob(server, relay, socket, path, (params as { job_id: string }).job_id),
         onUnsubscribe: (socket, path) => {
             nesConnection(socket)?.jobs.get(path)?.end();
         }

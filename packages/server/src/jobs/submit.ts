@@ -62,7 +62,7 @@ async function checkQuota(trx: Knex.Transaction, userId: number, limit: number):
         .whereIn('status', ['queued', 'running'])
         .first(
             trx.raw('count(*)::int AS count'),
-            trx.raw(`extract(epoch FROM min(started_at + timeout_ms * interval '1 millisecond') FILTER (WHERE status = 'running') - now())::float8 AS soonest`)
+            trx.raw('extract(epoch FROM min(started_at + timeout_ms * interval \'1 millisecond\') FILTER (WHERE status = \'running\') - now())::float8 AS soonest')
         ) as { count: number; soonest: number | null };
     if (active.count >= limit) {
         throw quotaExceeded(limit, active.soonest);
@@ -74,7 +74,7 @@ type KeyedJob = Record<string, unknown> & { expired: boolean; body_hash: string 
 /** The live job submitted under this key, after releasing a key older than 24 h; 409 when its body differs. */
 async function keyed(trx: Knex.Transaction, userId: number, key: string, hash: string): Promise<Job | undefined> {
     const existing = await trx('jobs')
-        .select('*', trx.raw(`created_at < now() - interval '24 hours' AS expired`))
+        .select('*', trx.raw('created_at < now() - interval \'24 hours\' AS expired'))
         .where({ user_id: userId, idempotency_key: key })
         .first() as KeyedJob | undefined;
     if (!existing) {
@@ -115,7 +115,7 @@ export async function insertJob(db: Knex, userId: number, body: SubmitBody, opti
         }
 
         await checkQuota(trx, userId, limit);
-        const [inserted] = await trx('jobs').insert(row(userId, body, key)).returning('*');
-        return { job: Job.fromDatabaseJson(inserted), created: true };
+        const [inserted] = await trx('jobs').insert(row(userId, body, key)).returning('*') as Array<Record<string, unknown>>;
+        return { job: Job.fromDatabaseJson(inserted!), created: true };
     });
 }

@@ -25,7 +25,7 @@ export function startCensus(server: Server, count: () => number): () => Promise<
         .catch(() => undefined);
     const timer = setInterval(report, INTERVAL_MS);
     timer.unref();
-    report();
+    void report();
     return async () => {
         clearInterval(timer);
         await bus.redis.multi().del(names.count(instanceId)).srem(names.instances, instanceId).exec().catch(() => undefined);

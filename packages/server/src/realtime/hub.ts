@@ -306,7 +306,9 @@ export class Hub {
             try {
                 this.hooks.onError(err);
             }
-            catch {}
+            catch {
+                // A failing error hook must not leave the work untracked.
+            }
         }).finally(() => this.pending.delete(tracked));
         this.pending.add(tracked);
     }

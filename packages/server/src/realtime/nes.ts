@@ -100,6 +100,8 @@ export async function registerNes(server: Server, options: NesOptions): Promise<
 
     for (const path of WORKSPACE_PATHS) {
         server.subscription(path, {
+            // nes awaits onSubscribe: a rejection is the subscribe's error reply.
+            // eslint-disable-next-line @typescript-eslint/no-misused-promises
             onSubscribe: (socket, subscribed, params) => subscribe(server, hub, settings, socket, subscribed, params as WorkspaceParams),
             onUnsubscribe: (socket, subscribed) => {
                 const connection = connections.get(socket);
