@@ -38,17 +38,22 @@ export function installShutdown(server: Server, options: ShutdownOptions): () =>
             server.app.logger.error({ forceAfterMs }, 'server did not stop in time: exiting');
             exit(1);
         }, forceAfterMs);
-        server.stop({ timeout: timeoutMs }).then(
-            () => {
-                clearTimeout(deadline);
-                server.app.logger.info('server stopped');
-                exit(0);
-            },
-            (err: Error) => {
+        const stopped = async () => {
+            try {
+                await server.stop({ timeout: timeoutMs });
+            }
+            catch (err) {
                 clearTimeout(deadline);
                 server.app.logger.error({ err }, 'server did not stop cleanly');
                 exit(1);
-            });
+                return;
+            }
+
+            clearTimeout(deadline);
+            server.app.logger.info('server stopped');
+            exit(0);
+        };
+        stopped().catch(() => exit(1));
     };
 
     for (const signal of signals) {

@@ -89,7 +89,7 @@ async function probe(check: () => PromiseLike<unknown>): Promise<Check> {
     const timeout = new Promise<Check>((resolve) => {
         timer = setTimeout(() => resolve('unavailable'), READY_TIMEOUT_MS);
     });
-    const answer = Promise.resolve().then(check).then(() => 'ok' as const, () => 'unavailable' as const);
+    const answer = Promise.resolve().then(check).then(() => 'ok' as const).catch(() => 'unavailable' as const);
     try {
         return await Promise.race([answer, timeout]);
     }
