@@ -7,6 +7,8 @@
 // A job is finished when its terminal status reaches its Redis update channel (what the live
 // subscription relays), so no polling interval is measured.
 // BENCH_SANDBOX=none measures the pipeline without bubblewrap, for comparison only.
+// Both sandbox modes (COLLAB_SANDBOX_MODE fresh and forkserver) run the same burst in one run, one
+// worker process each, and the ratio is printed (BENCH_MODES=fresh or =forkserver runs one).
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 import { jobKeys, loadConfig, migrateLatest, parseJobUpdate } from '@collab/core';
 import { createServer } from '@collab/server';
-import { runProgram } from '@collab/worker';
+import { CgroupHost, runProgram } from '@collab/worker';
 import { Redis } from 'ioredis';
 import knex from 'knex';
 
@@ -59,10 +61,18 @@ await migrateLatest(db);
 
 // e.g. BENCH_WORKER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the worker
 const WORKER_NODE_OPTIONS = (process.env.BENCH_WORKER_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
-const worker = spawn(process.execPath, [...WORKER_NODE_OPTIONS, ...WORKER_ARGS], {
-    env: { PATH: process.env.PATH, ...env, ...(process.env.BENCH_WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY } : {}) },
-    stdio: ['ignore', 'ignore', 'inherit']
-});
+type Mode = 'fresh' | 'forkserver';
+const MODES = (process.env.BENCH_MODES ?? 'fresh,forkserver').split(',') as Mode[];
+function startWorker(mode: Mode) {
+    return spawn(process.execPath, [...WORKER_NODE_OPTIONS, ...WORKER_ARGS], {
+        env: { PATH: process.env.PATH, ...env, COLLAB_SANDBOX_MODE: mode, ...(process.env.BENCH_WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.BENCH_WORKER_CONCURRENCY } : {}) },
+        stdio: ['ignore', 'ignore', 'inherit']
+    });
+}
+async function stopWorker(worker: ReturnType<typeof startWorker>): Promise<void> {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => worker.once('exit', resolve));
+}
 const server = await createServer({ config, db });
 await server.start();
 const base = server.info.uri;
@@ -131,93 +141,126 @@ function stats(samples: number[]) {
     return { p50_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), max_ms: at(1) };
 }
 
-try {
-    await eventually(async () => {
-        const res = await fetch(`${base}/api/jobs/languages/`, { headers });
-        return res.ok && ((await res.json()) as unknown[]).length > 0;
-    }, 30_000, 'the worker to advertise');
+/** One worker process in `mode`: low-load latency, then the burst, with the CPU it took. */
+async function measure(mode: Mode) {
+    const worker = startWorker(mode);
+    try {
+        await eventually(async () => {
+            const res = await fetch(`${base}/api/jobs/languages/`, { headers });
+            return res.ok && ((await res.json()) as unknown[]).length > 0;
+        }, 30_000, 'the worker to advertise');
 
-    for (let i = 0; i < 5; i++) {
-        const job = await submit();
-        await done(job.id);
-    }
-
-    const latency: number[] = [];
-    const accept: number[] = [];
-    for (let i = 0; i < SEQUENTIAL; i++) {
-        const job = await submit();
-        await done(job.id);
-        latency.push(finishedAt.get(job.id)! - job.sentAt);
-        accept.push(job.acceptedAt - job.sentAt);
-    }
-
-    const spawner = spawnerPid(worker.pid!);
-    const cpuBefore = { host: hostBusyMs(), worker: processCpuMs(worker.pid!), api: processCpuMs(process.pid), spawner: spawner ? processCpuMs(spawner) : 0 };
-    const started = performance.now();
-    const ids: string[] = [];
-    let next = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-        while (next < BURST) {
-            next++;
-            ids.push((await submit()).id);
+        for (let i = 0; i < 5; i++) {
+            const job = await submit();
+            await done(job.id);
         }
-    }));
-    const submittedIn = performance.now() - started;
-    await Promise.all(ids.map(done));
-    const elapsed = Math.max(...ids.map((id) => finishedAt.get(id)!)) - started;
-    const perJob = (ms: number) => Math.round((ms / BURST) * 10) / 10;
-    const cpu = {
-        host_busy_ms_per_job: perJob(hostBusyMs() - cpuBefore.host),
-        worker_node_ms_per_job: perJob(processCpuMs(worker.pid!) - cpuBefore.worker),
-        worker_spawner_ms_per_job: spawner ? perJob(processCpuMs(spawner) - cpuBefore.spawner) : null,
-        api_and_bench_ms_per_job: perJob(processCpuMs(process.pid) - cpuBefore.api),
-        worker_rss_mb: processRssMb(worker.pid!),
-        load_average_1m: Math.round(loadavg()[0]! * 100) / 100
-    };
-    const rows: Array<{ status: string; n: string }> = await db('jobs').whereIn('id', ids).select('status').count({ n: '*' }).groupBy('status');
-    const runs: Array<{ duration_ms: number }> = await db('jobs').whereIn('id', ids).select('duration_ms');
 
-    // The ceiling without queue, database or API: runProgram alone, as many at once as the worker runs.
-    const sandboxOnly = async (parallel: number) => {
-        const begin = performance.now();
-        let left = BURST;
-        await Promise.all(Array.from({ length: parallel }, async () => {
-            while (left-- > 0) {
-                await runProgram({ language: 'python', code: 'print(1)', timeoutMs: 10_000, memoryMb: 256, mode: config.sandbox });
+        const latency: number[] = [];
+        const accept: number[] = [];
+        for (let i = 0; i < SEQUENTIAL; i++) {
+            const job = await submit();
+            await done(job.id);
+            latency.push(finishedAt.get(job.id)! - job.sentAt);
+            accept.push(job.acceptedAt - job.sentAt);
+        }
+
+        const spawner = spawnerPid(worker.pid!);
+        const cpuBefore = { host: hostBusyMs(), worker: processCpuMs(worker.pid!), api: processCpuMs(process.pid), spawner: spawner ? processCpuMs(spawner) : 0 };
+        const started = performance.now();
+        const ids: string[] = [];
+        let next = 0;
+        await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+            while (next < BURST) {
+                next++;
+                ids.push((await submit()).id);
             }
         }));
-        return Math.round((BURST / (performance.now() - begin)) * 1000 * 10) / 10;
-    };
-    const concurrency = Number(process.env.BENCH_WORKER_CONCURRENCY || config.worker.concurrency);
-    // BENCH_CEILING=0 skips it (e.g. to count the CPU of the pipeline alone).
-    const ceiling = process.env.BENCH_CEILING === '0'
-        ? {}
-        : { [`runProgram_only_x${concurrency}_jobs_per_second`]: await sandboxOnly(concurrency), runProgram_only_x8_jobs_per_second: await sandboxOnly(8) };
+        const submittedIn = performance.now() - started;
+        await Promise.all(ids.map(done));
+        const elapsed = Math.max(...ids.map((id) => finishedAt.get(id)!)) - started;
+        const perJob = (ms: number) => Math.round((ms / BURST) * 10) / 10;
+        const cpu = {
+            host_busy_ms_per_job: perJob(hostBusyMs() - cpuBefore.host),
+            worker_node_ms_per_job: perJob(processCpuMs(worker.pid!) - cpuBefore.worker),
+            worker_spawner_ms_per_job: spawner ? perJob(processCpuMs(spawner) - cpuBefore.spawner) : null,
+            api_and_bench_ms_per_job: perJob(processCpuMs(process.pid) - cpuBefore.api),
+            worker_rss_mb: processRssMb(worker.pid!),
+            load_average_1m: Math.round(loadavg()[0]! * 100) / 100
+        };
+        const rows: Array<{ status: string; n: string }> = await db('jobs').whereIn('id', ids).select('status').count({ n: '*' }).groupBy('status');
+        const runs: Array<{ duration_ms: number }> = await db('jobs').whereIn('id', ids).select('duration_ms');
+        const burst = stats(ids.map((id) => finishedAt.get(id)! - started));
+        return {
+            low_load: { jobs: SEQUENTIAL, submit_to_finished: stats(latency), submit_http: stats(accept) },
+            throughput: {
+                jobs: BURST,
+                in_flight_submits: IN_FLIGHT,
+                seconds: Math.round(elapsed) / 1000,
+                jobs_per_second: Math.round((BURST / elapsed) * 1000 * 10) / 10,
+                submits_per_second: Math.round((BURST / submittedIn) * 1000),
+                burst_start_to_finished: burst,
+                program_run_ms: stats(runs.map((r) => r.duration_ms)),
+                statuses: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])),
+                cpu
+            }
+        };
+    }
+    finally {
+        await stopWorker(worker);
+    }
+}
 
+// The ceiling without queue, database or API: runProgram alone, as many at once as the worker runs.
+const cgroups = (() => {
+    try {
+        // the sandbox user joins each job's group, as in the worker
+        return CgroupHost.open({ identity: process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined });
+    }
+    catch {
+        return undefined;
+    }
+})();
+async function sandboxOnly(mode: Mode, parallel: number) {
+    const begin = performance.now();
+    let left = BURST;
+    await Promise.all(Array.from({ length: parallel }, async () => {
+        while (left-- > 0) {
+            await runProgram({ language: 'python', code: 'print(1)', timeoutMs: 10_000, memoryMb: 256, mode: config.sandbox, start: mode, cgroups });
+        }
+    }));
+    return Math.round((BURST / (performance.now() - begin)) * 1000 * 10) / 10;
+}
+
+try {
+    const concurrency = Number(process.env.BENCH_WORKER_CONCURRENCY || config.worker.concurrency);
+    const results: Partial<Record<Mode, Awaited<ReturnType<typeof measure>> & { ceiling: Record<string, number> }>> = {};
+    for (const mode of MODES) {
+        const pipeline = await measure(mode);
+        // BENCH_CEILING=0 skips it (e.g. to count the CPU of the pipeline alone).
+        const ceiling: Record<string, number> = process.env.BENCH_CEILING === '0'
+            ? {}
+            : { [`runProgram_only_x${concurrency}_jobs_per_second`]: await sandboxOnly(mode, concurrency), runProgram_only_x8_jobs_per_second: await sandboxOnly(mode, 8) };
+        results[mode] = { ...pipeline, ceiling };
+    }
+    const { fresh, forkserver } = results;
+    const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
     console.log(JSON.stringify({
         program: 'python print(1)',
         sandbox: env.COLLAB_SANDBOX,
         cpus: availableParallelism(),
         worker: process.env.BENCH_WORKER_BIN ?? (WORKER_ARGS.at(-1)!.endsWith('.js') ? 'built (dist/bin.js)' : 'source (tsx)'),
         worker_concurrency: concurrency,
-        low_load: { jobs: SEQUENTIAL, submit_to_finished: stats(latency), submit_http: stats(accept) },
-        throughput: {
-            jobs: BURST,
-            in_flight_submits: IN_FLIGHT,
-            seconds: Math.round(elapsed) / 1000,
-            jobs_per_second: Math.round((BURST / elapsed) * 1000 * 10) / 10,
-            submits_per_second: Math.round((BURST / submittedIn) * 1000),
-            program_run_ms: stats(runs.map((r) => r.duration_ms)),
-            statuses: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])),
-            cpu
+        ...results,
+        forkserver_over_fresh: {
+            jobs_per_second: ratio(forkserver?.throughput.jobs_per_second, fresh?.throughput.jobs_per_second),
+            burst_p50_lower_by: ratio(fresh?.throughput.burst_start_to_finished.p50_ms, forkserver?.throughput.burst_start_to_finished.p50_ms),
+            low_load_p50_lower_by: ratio(fresh?.low_load.submit_to_finished.p50_ms, forkserver?.low_load.submit_to_finished.p50_ms),
+            host_cpu_per_job_lower_by: ratio(fresh?.throughput.cpu.host_busy_ms_per_job, forkserver?.throughput.cpu.host_busy_ms_per_job)
         },
-        ceiling,
-        targets: { p50_ms: 150, jobs_per_second: 140 }
+        targets: { forkserver_jobs_per_second: 120, forkserver_over_fresh: 3, host_cpu_ms_per_job: 8, low_load_p50_ms: 20, burst_p50_lower_by: 5 }
     }, null, 2));
 }
 finally {
-    worker.kill('SIGTERM');
-    await new Promise((resolve) => worker.once('exit', resolve));
     subscriber.disconnect();
     await server.stop({ timeout: 2000 });
     await db.destroy();
