@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { socketCounts } from '../../packages/server/src/realtime/census.js';
-import { closeUserSockets, announceMembershipChange } from '../../packages/server/src/realtime/control.js';
 import { testConfig } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cleanRedis } from '../helpers/server.js';
@@ -48,7 +47,7 @@ describe('control messages across two in-process instances', () => {
         await nesSubscribe(client, `/workspaces/${team.workspaceId}`);
         await Promise.all([target.opened, bystander.opened]);
 
-        await closeUserSockets(a.server, team.collaborator.id, 'account deactivated');
+        await a.server.plugins['collab-realtime'].control.closeUserSockets(team.collaborator.id, 'account deactivated');
         assert.deepEqual(await target.closed, { code: 4401, reason: 'account deactivated' });
         assert.deepEqual(await closed, { code: 4401, reason: 'account deactivated' });
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -65,7 +64,7 @@ describe('control messages across two in-process instances', () => {
         await socket.opened;
 
         assert.equal((await a.http('DELETE', `/api/projects/workspaces/${workspaceId}/`, team.owner.access)).statusCode, 204);
-        await announceMembershipChange(a.server, team.projectId);
+        await a.server.plugins['collab-realtime'].control.announceMembershipChange(team.projectId);
         assert.equal((await socket.closed).code, 4403);
         await until(() => feed.flags.some((f) => f.revoked), 2000, 'nes revoked');
         const revoked = feed.messages.at(-1)!;

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { MAX_JSON_DEPTH } from '@collab/protocol';
 
-import { sendEvent } from '../../packages/server/src/realtime/send.js';
+import { sendEvent } from '../../packages/server/src/events/send.js';
 import { makeTeam, nesClient, plainClient, startServer, until, type RealtimeServer, type Team } from './helpers.js';
 
 /** `levels` nested arrays, as JSON text (built without recursion). */

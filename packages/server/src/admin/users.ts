@@ -4,7 +4,6 @@ import { RefreshToken, User } from '@collab/core';
 import type { ModelObject } from 'objection';
 
 import { cancelQueuedJobsOf } from '../jobs/cancel.js';
-import { closeUserSockets } from '../realtime/control.js';
 
 /** What an admin may change of a user. */
 export interface UserChanges {
@@ -53,7 +52,7 @@ export async function updateUser(server: Server, userId: number, changes: UserCh
     }
 
     if (deactivated) {
-        await closeUserSockets(server, userId, 'account deactivated');
+        await server.plugins['collab-realtime'].control.closeUserSockets(userId, 'account deactivated');
         cancelled = await cancelQueuedJobsOf(server, userId);
     }
 

@@ -8,7 +8,6 @@ import { Job, jobKeys, parseJobUpdate } from '@collab/core';
 
 import type { Connection, JobSubscription } from '../realtime/connection.js';
 import { pubPrefix, serverMessage } from '../realtime/frames.js';
-import { nesConnection } from '../realtime/nes.js';
 
 /** Receives a job's updates: the parsed update and the JSON it came as. */
 export type JobUpdateListener = (update: JobUpdate, json: string) => void;
@@ -127,13 +126,13 @@ export function relayJobUpdates(server: Server): void {
         // eslint-disable-next-line @typescript-eslint/no-misused-promises
         onSubscribe: (socket, path, params) => subscribeToJob(server, relay, socket, path, (params as { job_id: string }).job_id),
         onUnsubscribe: (socket, path) => {
-            nesConnection(socket)?.jobs.get(path)?.end();
+            server.plugins['collab-realtime'].connectionOf(socket)?.jobs.get(path)?.end();
         }
     });
 }
 
 async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socket, path: string, jobId: string): Promise<void> {
-    const connection = nesConnection(socket);
+    const connection = server.plugins['collab-realtime'].connectionOf(socket);
     if (!connection) {
         throw Boom.unauthorized('Connection requires authentication');
     }

@@ -26,57 +26,61 @@ export interface CloseUserControl {
 /** The control messages of the real-time layer, sent to every instance through the bus. */
 export type RealtimeControl = MembershipControl | CloseUserControl;
 
-const appliers = new WeakMap<Server, (message: RealtimeControl) => Promise<void>>();
-
 /**
- * Sends a control message to every instance, this one included. When Redis
- * cannot take it, this instance applies it at once (others re-check when
- * their users next subscribe or write).
+ * Live access changes for this instance's sockets, told to every instance
+ * through the bus: membership changes re-check subscriptions, and a user's
+ * sockets can be closed everywhere. Routes reach it as
+ * `server.plugins['collab-realtime'].control`.
  */
-export async function publishRealtimeControl(server: Server, message: RealtimeControl): Promise<void> {
-    try {
-        await server.app.bus.publishControl(message as unknown as ControlMessage);
+export class AccessControl {
+    private stopListening: (() => void) | undefined;
+
+    constructor(private readonly server: Server, private readonly hub: Hub) {}
+
+    /** Starts applying control messages from every instance. */
+    start(): void {
+        this.stopListening ??= this.server.app.bus.onControl((message) => {
+            this.apply(message as unknown as RealtimeControl).catch((err: Error) => this.server.app.logger.warn({ err: err.message }, 'control message failed'));
+        });
     }
-    catch (err) {
-        server.app.logger.warn({ err: (err as Error).message, type: message.type }, 'control message not sent: applied on this instance only');
-        await appliers.get(server)?.(message);
+
+    /** Stops applying control messages. */
+    stop(): void {
+        this.stopListening?.();
+        this.stopListening = undefined;
     }
-}
 
-/** Tells every instance that a user's role in a project changed or that they left it (members route). */
-export function announceMembershipChange(server: Server, projectId: number, userId?: number): Promise<void> {
-    return publishRealtimeControl(server, { type: 'membership', project_id: projectId, user_id: userId });
-}
+    /** Tells every instance that a user's role in a project changed or that they left it (or everyone's, without `userId`). */
+    announceMembershipChange(projectId: number, userId?: number): Promise<void> {
+        return this.publish({ type: 'membership', project_id: projectId, user_id: userId });
+    }
 
-/**
- * Closes every socket of a user, both transports, on every instance (e.g.
- * account deactivated: code 4401, reason `account deactivated`).
- */
-export function closeUserSockets(server: Server, userId: number, reason: string, code: number = CloseCode.unauthorized): Promise<void> {
-    return publishRealtimeControl(server, { type: 'close_user_sockets', user_id: userId, reason, code });
-}
+    /** Closes every socket of a user, both transports, on every instance (e.g. account deactivated: 4401, `account deactivated`). */
+    closeUserSockets(userId: number, reason: string, code: number = CloseCode.unauthorized): Promise<void> {
+        return this.publish({ type: 'close_user_sockets', user_id: userId, reason, code });
+    }
 
-/** Applies control messages to this instance's sockets; returns the function that stops listening. */
-export function listenToControl(server: Server, hub: Hub): () => void {
-    const apply = async (message: RealtimeControl): Promise<void> => {
+    /** Sends a control message to every instance, this one included; when Redis cannot take it, applies it here at once (others re-check when their users next subscribe or write). */
+    private async publish(message: RealtimeControl): Promise<void> {
+        try {
+            await this.server.app.bus.publishControl(message as unknown as ControlMessage);
+        }
+        catch (err) {
+            this.server.app.logger.warn({ err: (err as Error).message, type: message.type }, 'control message not sent: applied on this instance only');
+            await this.apply(message);
+        }
+    }
+
+    private async apply(message: RealtimeControl): Promise<void> {
         if (message.type === 'close_user_sockets' && Number.isSafeInteger(message.user_id)) {
-            for (const connection of hub.connectionsOf(message.user_id)) {
+            for (const connection of this.hub.connectionsOf(message.user_id)) {
                 connection.close(message.code ?? CloseCode.unauthorized, String(message.reason ?? 'closed by the server'));
             }
         }
         else if (message.type === 'membership' && Number.isSafeInteger(message.project_id)) {
-            await recheck(server, hub, message.project_id, message.user_id);
+            await recheck(this.server, this.hub, message.project_id, message.user_id);
         }
-    };
-
-    appliers.set(server, apply);
-    const stop = server.app.bus.onControl((message) => {
-        apply(message as unknown as RealtimeControl).catch((err: Error) => server.app.logger.warn({ err: err.message }, 'control message failed'));
-    });
-    return () => {
-        appliers.delete(server);
-        stop();
-    };
+    }
 }
 
 /**

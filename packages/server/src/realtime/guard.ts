@@ -9,7 +9,7 @@ import { nesConnection } from './nes.js';
  * have none): 429 over it, and the socket closed (1008) when the client
  * keeps going.
  */
-export function rateLimitSocket(request: Request): void {
+export function limitRequest(request: Request): void {
     const connection = nesConnection(request.socket);
     const verdict = connection?.limiter.check() ?? 'ok';
     if (verdict === 'ok') {

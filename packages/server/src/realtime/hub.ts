@@ -1,7 +1,7 @@
 import Boom from '@hapi/boom';
 import { EpochMismatchError, ReplayStoppedError, type EventBus, type Presence, type Unsubscribe } from '@collab/core';
 
-import { busError } from './errors.js';
+import { busError } from '../events/bus-errors.js';
 import { pubPrefix, serverMessage } from './frames.js';
 import type { Connection, Subscription, Transport } from './connection.js';
 

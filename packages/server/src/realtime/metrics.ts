@@ -1,10 +1,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+import type { EventSource } from '../events/send.js';
 import type { Transport } from './connection.js';
 import type { HubHooks } from './hub.js';
-
-/** Where an event was sent from. */
-export type EventSource = 'http' | 'nes' | 'ws';
 
 /** The real-time counters; every method is a no-op without a registry. */
 export interface RealtimeMetrics {

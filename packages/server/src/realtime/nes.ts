@@ -30,11 +30,14 @@ interface WorkspaceParams {
     epoch?: string;
 }
 
-const connections = new WeakMap<Nes.Socket, NesConnection>();
+/** What collab keeps in a nes socket's `app` state. */
+interface SocketApp {
+    collab?: NesConnection;
+}
 
 /** The connection of an authenticated nes socket (e.g. `request.socket` of a nes request), if any. */
 export function nesConnection(socket: Nes.Socket | null | undefined): NesConnection | undefined {
-    return socket ? connections.get(socket) : undefined;
+    return (socket?.app as SocketApp | undefined)?.collab;
 }
 
 /**
@@ -76,12 +79,12 @@ export async function registerNes(server: Server, options: NesOptions): Promise<
                 const { messageRate: rate, messageBurst: burst, maxBufferedBytes } = settings;
                 const connection = new NesConnection(socket, { transport: 'nes', user, rate, burst, maxBufferedBytes, onSlow: options.onSlow });
                 admission.authenticated(nesSocketWs(socket));
-                connections.set(socket, connection);
+                (socket.app as SocketApp).collab = connection;
                 hub.register(connection);
                 connection.watchExpiry();
             },
             onDisconnection: (socket) => {
-                const connection = connections.get(socket);
+                const connection = nesConnection(socket);
                 try {
                     if (connection) {
                         hub.unregister(connection);
@@ -104,7 +107,7 @@ export async function registerNes(server: Server, options: NesOptions): Promise<
             // eslint-disable-next-line @typescript-eslint/no-misused-promises
             onSubscribe: (socket, subscribed, params) => subscribe(server, hub, settings, socket, subscribed, params as WorkspaceParams),
             onUnsubscribe: (socket, subscribed) => {
-                const connection = connections.get(socket);
+                const connection = nesConnection(socket);
                 const sub = connection && find(connection.subscriptions, subscribed);
                 if (sub) {
                     hub.remove(sub);
@@ -134,7 +137,7 @@ function find(subs: Set<Subscription>, path: string): Subscription | undefined {
  * without leaving anything behind.
  */
 async function subscribe(server: Server, hub: Hub, settings: RealtimeSettings, socket: Nes.Socket, path: string, params: WorkspaceParams): Promise<void> {
-    const connection = connections.get(socket);
+    const connection = nesConnection(socket);
     if (!connection) {
         throw Boom.unauthorized('Connection requires authentication');
     }

@@ -4,7 +4,7 @@ import { CloseCode, exceedsJsonDepth, MAX_JSON_DEPTH } from '@collab/protocol';
 
 import { Connection, type ConnectionOptions, type Subscription } from './connection.js';
 import { errorMessage, serverMessage } from './frames.js';
-import { isFileWrite } from './send.js';
+import { isFileWrite } from '../events/send.js';
 
 /** What a plain socket's frames turn into: the shared send path and token checks. */
 export interface PlainHandlers {

@@ -15,7 +15,7 @@ import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
 import type { Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { PlainConnection, type PlainHandlers } from './plain-connection.js';
-import { sendEvent } from './send.js';
+import { sendEvent } from '../events/send.js';
 
 const PATH = /^\/ws\/workspaces\/([^/?#]*)\/?$/;
 

@@ -1,4 +1,5 @@
-import type { Plugin } from '@hapi/hapi';
+import type { Plugin, Request } from '@hapi/hapi';
+import type { Nes } from '@hapi/nes';
 import Joi from 'joi';
 import type { Registry } from 'prom-client';
 import { CloseCode } from '@collab/protocol';
@@ -6,10 +7,12 @@ import type { RealtimeSettings } from '@collab/core';
 
 import { Admission } from './admission.js';
 import { startCensus } from './census.js';
-import { listenToControl } from './control.js';
+import { AccessControl } from './control.js';
 import { Hub } from './hub.js';
 import { realtimeMetrics, type RealtimeMetrics } from './metrics.js';
-import { registerNes } from './nes.js';
+import { limitRequest } from './guard.js';
+import { nesConnection, registerNes } from './nes.js';
+import type { NesConnection } from './nes-connection.js';
 import { PlainEndpoint } from './plain.js';
 import { takeOverUpgrades } from './upgrade.js';
 
@@ -18,6 +21,12 @@ export interface RealtimeApi {
     hub: Hub;
     settings: RealtimeSettings;
     metrics: RealtimeMetrics;
+    /** Live access changes (membership re-checks, closing a user's sockets) on every instance. */
+    control: AccessControl;
+    /** The connection of an authenticated nes socket (`request.socket` of a nes request), if any. */
+    connectionOf(socket: Nes.Socket | null | undefined): NesConnection | undefined;
+    /** Applies a nes socket's message rate limit to a request it sent (none for HTTP): 429 over it, 1008 when the client keeps going. */
+    limitRequest(request: Request): void;
     /** Open sockets on this instance, by transport. */
     sockets(): { nes: number; ws: number };
     /** Open sockets not (yet) authenticated, both transports. */
@@ -70,8 +79,9 @@ export const realtimePlugin: Plugin<RealtimePluginOptions> = {
         counts.ws = () => plain.wss.clients.size;
         let stopping = false;
         takeOverUpgrades(server, { plain, nes, admission, settings, stopping: () => stopping, onError });
-        const stopControl = listenToControl(server, hub);
-        const api: RealtimeApi = { hub, settings, metrics, sockets, anonymous: () => admission.anonymous };
+        const control = new AccessControl(server, hub);
+        control.start();
+        const api: RealtimeApi = { hub, settings, metrics, control, connectionOf: nesConnection, limitRequest, sockets, anonymous: () => admission.anonymous };
         // One key at a time: expose(object) deep-clones, which would hand out a copy of the hub.
         for (const [key, value] of Object.entries(api)) {
             server.expose(key, value);
@@ -85,7 +95,7 @@ export const realtimePlugin: Plugin<RealtimePluginOptions> = {
 
         server.ext('onPreStop', async () => {
             stopping = true;
-            stopControl();
+            control.stop();
             await closeAll(hub, plain);
             await Promise.all([hub.drain(), stopCensus?.()]);
         }, { before: ['@hapi/nes'] });

@@ -4,9 +4,8 @@ import type { EventEnvelope } from '@collab/protocol';
 import { workspaceAccess } from '../access.js';
 import { decodeCursor, encodeCursor } from '../pagination.js';
 import { caller } from '../plugins/auth.js';
-import { rateLimitSocket } from '../realtime/guard.js';
-import { viaBus } from '../realtime/errors.js';
-import { sendEvent } from '../realtime/send.js';
+import { viaBus } from '../events/bus-errors.js';
+import { sendEvent } from '../events/send.js';
 import { errors } from '../schemas/common.js';
 import { epochConflict, history, historyQuery, presenceList, sendBody, sendResult } from '../schemas/events.js';
 import { workspaceParams } from '../schemas/workspaces.js';
@@ -35,7 +34,7 @@ export const eventRoutes: ServerRoute[] = [
             handler: async (request, h) => {
                 const { id } = request.params as { id: number };
                 const { event, payload } = request.payload as { event: string; payload: unknown };
-                rateLimitSocket(request);
+                request.server.plugins['collab-realtime'].limitRequest(request);
                 const sent = await sendEvent(request.server, { workspaceId: id, user: caller(request), event, payload, source: request.socket ? 'nes' : 'http' });
                 return h.response({ seq: sent.seq }).code(202);
             }

@@ -8,7 +8,7 @@ import { requireRole, workspaceAccess } from '../access.js';
 import { deleteFile, writeFile } from '../files/write.js';
 import { paginate } from '../pagination.js';
 import { caller } from '../plugins/auth.js';
-import { broadcastFileChange, broadcastFileDelete } from '../realtime/broadcast.js';
+import { broadcastFileChange, broadcastFileDelete } from '../events/broadcast.js';
 import { errors } from '../schemas/common.js';
 import { file, fileList, fileListQuery, fileParams, writeBody, written } from '../schemas/files.js';
 import { workspaceParams } from '../schemas/workspaces.js';

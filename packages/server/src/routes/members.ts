@@ -10,7 +10,6 @@ import { projectAccess, requireRole } from '../access.js';
 import type { AuthUser } from '../context.js';
 import { paginate } from '../pagination.js';
 import { caller } from '../plugins/auth.js';
-import { announceMembershipChange } from '../realtime/control.js';
 import { errors, pageQuery } from '../schemas/common.js';
 import { addMember, changeRole, member, memberList, memberParams } from '../schemas/members.js';
 import { projectParams } from '../schemas/projects.js';
@@ -141,7 +140,7 @@ export const memberRoutes: ServerRoute[] = [
                     target.role = role;
                     return target;
                 });
-                await announceMembershipChange(request.server, id, userId);
+                await request.server.plugins['collab-realtime'].control.announceMembershipChange(id, userId);
                 return show(changed);
             }
         }
@@ -173,7 +172,7 @@ export const memberRoutes: ServerRoute[] = [
 
                     await Membership.query(trx).delete().where({ project_id: id, user_id: userId });
                 });
-                await announceMembershipChange(request.server, id, userId);
+                await request.server.plugins['collab-realtime'].control.announceMembershipChange(id, userId);
                 return h.response().code(204);
             }
         }

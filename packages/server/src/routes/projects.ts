@@ -6,7 +6,6 @@ import { WRITER_ROLES } from '@collab/protocol';
 import { Project } from '@collab/core';
 
 import { projectAccess, requireRole } from '../access.js';
-import { announceMembershipChange } from '../realtime/control.js';
 import { paginate } from '../pagination.js';
 import { caller } from '../plugins/auth.js';
 import { errors, pageQuery } from '../schemas/common.js';
@@ -129,7 +128,7 @@ export const projectRoutes: ServerRoute[] = [
                     requireRole(await projectAccess(trx, id, caller(request).id), ['owner'], 'deleting this project');
                     await Project.query(trx).deleteById(id);
                 });
-                await announceMembershipChange(request.server, id).catch(() => undefined);   // live sockets lose the project
+                await request.server.plugins['collab-realtime'].control.announceMembershipChange(id).catch(() => undefined);   // live sockets lose the project
                 return h.response().code(204);
             }
         }

@@ -7,7 +7,6 @@ import { Workspace } from '@collab/core';
 
 import { projectAccess, requireRole, workspaceAccess } from '../access.js';
 import { paginate } from '../pagination.js';
-import { announceMembershipChange } from '../realtime/control.js';
 import { caller } from '../plugins/auth.js';
 import { errors, pageQuery } from '../schemas/common.js';
 import { projectParams } from '../schemas/projects.js';
@@ -120,7 +119,7 @@ export const workspaceRoutes: ServerRoute[] = [
                     await Workspace.query(trx).deleteById(id);
                     return workspace.project_id;
                 });
-                await announceMembershipChange(request.server, projectId).catch(() => undefined);   // live sockets lose the workspace
+                await request.server.plugins['collab-realtime'].control.announceMembershipChange(projectId).catch(() => undefined);   // live sockets lose the workspace
                 return h.response().code(204);
             }
         }

@@ -5,9 +5,10 @@ import { EVENT_NAME_PATTERN, type EventEnvelope, exceedsJsonDepth, isReservedEve
 import { requireRole, workspaceAccess } from '../access.js';
 import type { AuthUser } from '../context.js';
 import { writeFile } from '../files/write.js';
-import { busError, viaBus } from './errors.js';
-import type { EventSource } from './metrics.js';
-import type {} from './plugin.js';
+import { busError, viaBus } from './bus-errors.js';
+
+/** Where an event was sent from. */
+export type EventSource = 'http' | 'nes' | 'ws';
 
 /** An event a client sends, through any transport. */
 export interface SendEventInput {
