@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 
 import { isLanguage } from './languages.js';
 import type { JobPublisher } from './publisher.js';
-import { runProgram, type CgroupHost, type RunResult, type SandboxMode } from './sandbox/index.js';
+import { runProgram, type CgroupHost, type RunResult, type SandboxMode, type SandboxStart } from './sandbox/index.js';
 import { claimJob, finishJob, JOB_ERRORS, requeueJob, type ClaimedJob, type JobResultRow } from './store.js';
 
 /** Why a run was aborted: a user's cancel, or this worker shutting down. */
@@ -14,6 +14,8 @@ export type AbortReason = 'cancel' | 'shutdown';
 export interface ProcessorContext {
     db: Knex;
     mode: SandboxMode;
+    /** How each job's sandbox is made (COLLAB_SANDBOX_MODE). */
+    start: SandboxStart;
     /** Where each job gets its own cgroup; undefined where the host has none. */
     cgroups: CgroupHost | undefined;
     /** SANDBOX_DISK_MB: the size of what a program can write. */
@@ -58,6 +60,7 @@ async function run(ctx: ProcessorContext, job: ClaimedJob, signal: AbortSignal):
             timeoutMs: job.timeout_ms,
             memoryMb: job.memory_mb,
             mode: ctx.mode,
+            start: ctx.start,
             cgroups: ctx.cgroups,
             diskMb: ctx.diskMb,
             signal,

@@ -23,7 +23,7 @@ import { resolveOptions, type ResolvedWorkerOptions, type StartWorkerOptions } f
 import { createProcessor, type AbortReason } from './processor.js';
 import { JobPublisher } from './publisher.js';
 import { Reconciler, type ReconcileReport } from './reconciler.js';
-import { discoverLanguages, SandboxStartError, sweepStaleJobDirs, type CgroupHost } from './sandbox/index.js';
+import { discoverLanguages, SandboxStartError, sweepStaleJobDirs, warmForkServers, type CgroupHost } from './sandbox/index.js';
 import { findBwrap } from './sandbox/command.js';
 import { setUpSandboxHost } from './sandbox/setup.js';
 import { failJob, JOB_ERRORS } from './store.js';
@@ -143,6 +143,10 @@ class JobWorker implements WorkerHandle {
         await this.connected;
         this.stopCancels = await listenForCancels(this.subscriber, this.options.config.redisPrefix, this.inProgress);
         this.found = await discoverLanguages();
+        const { config } = this.options;
+        if (config.sandbox === 'bwrap' && config.sandboxMode === 'forkserver') {
+            warmForkServers(findBwrap()!);
+        }
         // As BullMQ's autorun does, once this worker can say which languages it runs.
         this.worker.run().catch((error: Error) => this.worker.emit('error', error));
         await this.heartbeat.start();
@@ -167,6 +171,7 @@ class JobWorker implements WorkerHandle {
         const processor = createProcessor({
             db: this.db,
             mode: config.sandbox,
+            start: config.sandboxMode,
             cgroups: this.cgroups,
             diskMb: config.sandboxDiskMb,
             publisher: this.publisher,

@@ -1,10 +1,11 @@
 import { accessSync, constants } from 'node:fs';
 
-import type { LanguageSpec, Rlimits } from '../languages.js';
+import { getLanguage, LANGUAGES, type LanguageSpec, type Rlimits } from '../languages.js';
 import { SANDBOX_TMP, SANDBOX_WORKDIR } from './command.js';
 import { pythonSource } from './python-files.js';
 import { seccompFilter } from './seccomp.js';
-import type { ForkRequest, ForkServerDefinition } from './spawner.js';
+import { sandboxIdentity } from './job-dir.js';
+import { defaultSpawner, type ForkRequest, type ForkServerDefinition } from './spawner.js';
 
 /** How each job's sandbox is made: forked from its language's fork server, or started afresh. */
 export type SandboxStart = 'forkserver' | 'fresh';
@@ -100,4 +101,19 @@ export function forkRequest(
         diskBytes: job.diskBytes,
         cgroupProcs: job.cgroupProcs
     };
+}
+
+/**
+ * Starts the fork server of every language that has one, so that the first
+ * job does not pay for it; a server that cannot start is started again at
+ * its first job, where its failure is that job's sandbox start failure.
+ */
+export function warmForkServers(bwrap: string): void {
+    const spawner = defaultSpawner(sandboxIdentity());
+    for (const language of LANGUAGES) {
+        const definition = forkServerDefinition(getLanguage(language), bwrap);
+        if (spawner && definition) {
+            spawner.startForkServer(language, definition);
+        }
+    }
 }

@@ -50,6 +50,6 @@ export {
 export { BLOCKED_SYSCALLS, seccompFilter } from './seccomp.js';
 export { sweepStaleJobDirs } from './stale-job-dirs.js';
 export type { OutputStream, RunOutcome, RunResult, RunSpec, SandboxMode } from './types.js';
-export type { SandboxStart } from './forkserver.js';
+export { warmForkServers, type SandboxStart } from './forkserver.js';
 export { discoverLanguages, getLanguage, isLanguage, LANGUAGES } from '../languages.js';
 export type { Language, LanguageSpec, Rlimits } from '../languages.js';
