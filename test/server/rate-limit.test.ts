@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 
+import { loggerOptions } from '@collab/core';
 import type { Server } from '@hapi/hapi';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -26,6 +29,7 @@ async function signIn(server: Server): Promise<{ id: number; access: string }> {
 }
 
 const me = (server: Server, access: string) => server.inject({ url: '/api/auth/me/', headers: { authorization: `Bearer ${access}` } });
+const refresh = (server: Server, remoteAddress: string) => server.inject({ method: 'POST', url: '/api/auth/refresh/', payload: { refresh: 'not-a-token' }, remoteAddress });
 const badLogin = (server: Server, remoteAddress: string) => server.inject({ method: 'POST', url: '/api/auth/login/', payload: { email: 'nobody@example.com', password: 'wrong password' }, remoteAddress });
 const header = (res: { headers: Record<string, unknown> }, name: string) => res.headers[name] === undefined ? undefined : Number(res.headers[name]);
 
@@ -67,15 +71,14 @@ describe('rate limits', () => {
 
     it('counts anonymous requests per IP', async () => {
         const ip = freshIp();
-        const refresh = () => t.server.inject({ method: 'POST', url: '/api/auth/refresh/', payload: { refresh: 'not-a-token' }, remoteAddress: ip });
         for (let i = 1; i <= 4; ++i) {
-            const res = await refresh();
+            const res = await refresh(t.server, ip);
             assert.equal(res.statusCode, 401);
             assert.equal(header(res, 'x-ratelimit-limit'), 4);
             assert.equal(header(res, 'x-ratelimit-remaining'), 4 - i);
         }
 
-        const limited = await refresh();
+        const limited = await refresh(t.server, ip);
         assert.equal(limited.statusCode, 429);
         assert.ok(header(limited, 'retry-after')! >= 1);
         assert.equal((await t.server.inject({ method: 'POST', url: '/api/auth/refresh/', payload: { refresh: 'x' }, remoteAddress: freshIp() })).statusCode, 401);
@@ -118,21 +121,30 @@ describe('rate limits', () => {
         assert.ok(passed.every((res) => res.statusCode === 401));
     });
 
-    it('lets a concurrent burst overshoot hapi-rate-limit\'s per-user limit, but counts every request of it', async (tc) => {
+    it('holds the per-user limit exactly under concurrency: 20 concurrent requests against a limit of 4 let 4 through', async () => {
         const user = await signIn(strict.server);
         const results = await Promise.all(Array.from({ length: 20 }, () => me(strict.server, user.access)));
-        const passed = results.filter((res) => res.statusCode === 200).length;
-        tc.diagnostic(`one instance: 20 concurrent requests against a per-user limit of 4: ${passed} passed (overshoot ${passed - 4})`);
-        assert.ok(passed >= 4, `${passed} passed`);
+        const passed = results.filter((res) => res.statusCode === 200);
+        assert.equal(passed.length, 4);
+        assert.ok(results.every((res) => res.statusCode === 200 || res.statusCode === 429));
+        assert.deepEqual(passed.map((res) => header(res, 'x-ratelimit-remaining')).sort(), [0, 1, 2, 3], 'each passed request had a count of its own');
         const next = await me(strict.server, user.access);
         assert.equal(next.statusCode, 429, 'the whole burst was counted');
         assert.equal(header(next, 'x-ratelimit-remaining'), 0);
+    });
+
+    it('holds the per-IP limit of anonymous requests exactly under concurrency', async () => {
+        const ip = freshIp();
+        const results = await Promise.all(Array.from({ length: 20 }, () => refresh(t.server, ip)));
+        assert.equal(results.filter((res) => res.statusCode !== 429).length, 4);
+        assert.ok(results.every((res) => res.statusCode === 401 || res.statusCode === 429));
+        assert.equal((await refresh(t.server, ip)).statusCode, 429);
     });
 });
 
 describe('rate limits across instances', () => {
     const prefix = testPrefix();
-    const env = { REDIS_PREFIX: prefix, JWT_SECRET: randomBytes(32).toString('hex'), RATE_LIMIT_USER: '5', RATE_LIMIT_IP: '1000', RATE_LIMIT_AUTH: '3' };
+    const env = { REDIS_PREFIX: prefix, JWT_SECRET: randomBytes(32).toString('hex'), RATE_LIMIT_USER: '4', RATE_LIMIT_IP: '4', RATE_LIMIT_AUTH: '3' };
     let a: TestServer;
     let b: TestServer;
     before(async () => {
@@ -151,7 +163,7 @@ describe('rate limits across instances', () => {
             statuses.push((await me(i % 2 ? b.server : a.server, user.access)).statusCode);
         }
 
-        assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
+        assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
     });
 
     it('shares the auth count between two servers', async () => {
@@ -160,13 +172,21 @@ describe('rate limits across instances', () => {
         assert.deepEqual(statuses, [401, 401, 401, 429]);
     });
 
-    it('counts a concurrent burst spread over two servers in full', async (tc) => {
+    it('holds the per-user limit exactly across two servers: 20 concurrent requests against a limit of 4 let 4 through', async () => {
         const user = await signIn(a.server);
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => me(i % 2 ? b.server : a.server, user.access)));
-        const passed = results.filter((res) => res.statusCode === 200).length;
-        tc.diagnostic(`two instances: 20 concurrent requests against a per-user limit of 5: ${passed} passed (overshoot ${passed - 5})`);
-        assert.ok(passed >= 5, `${passed} passed`);
+        assert.equal(results.filter((res) => res.statusCode === 200).length, 4);
+        assert.ok(results.every((res) => res.statusCode === 200 || res.statusCode === 429));
         assert.equal((await me(b.server, user.access)).statusCode, 429);
+        assert.equal((await me(a.server, user.access)).statusCode, 429);
+    });
+
+    it('holds the per-IP limit of anonymous requests exactly across two servers', async () => {
+        const ip = freshIp();
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => refresh(i % 2 ? b.server : a.server, ip)));
+        assert.equal(results.filter((res) => res.statusCode !== 429).length, 4);
+        assert.ok(results.every((res) => res.statusCode === 401 || res.statusCode === 429));
+        assert.equal((await refresh(a.server, ip)).statusCode, 429);
     });
 
     it('keeps its counters under <REDIS_PREFIX>rate:', async () => {
@@ -174,7 +194,12 @@ describe('rate limits across instances', () => {
         try {
             const keys = await redis.keys(`${prefix}rate:*`);
             assert.ok(keys.some((key) => key.startsWith(`${prefix}rate:user:`)), keys.join());
+            assert.ok(keys.some((key) => key.startsWith(`${prefix}rate:ip:`)), keys.join());
             assert.ok(keys.some((key) => key.startsWith(`${prefix}rate:auth:`)), keys.join());
+            for (const key of keys) {
+                const ttl = await redis.pttl(key);
+                assert.ok(ttl > 0 && ttl <= 60_000, `${key} expires with its window (${ttl} ms)`);
+            }
         }
         finally {
             redis.disconnect();
@@ -183,11 +208,16 @@ describe('rate limits across instances', () => {
 });
 
 describe('rate limits when Redis is down', () => {
+    const logs: string[] = [];
+    const said = (message: string) => logs.filter((line) => (JSON.parse(line) as { msg?: string }).msg === message).length;
+    const DOWN = 'rate limits: Redis is not answering, requests are not limited';
+    const BACK = 'rate limits: Redis answers again';
     let redis: RedisServer;
     let t: TestServer;
     before(async () => {
         redis = await RedisServer.reserve();
-        t = await startTestServer({ env: { REDIS_URL: redis.url, RATE_LIMIT_USER: '1', RATE_LIMIT_IP: '1', RATE_LIMIT_AUTH: '1' } });
+        const stream = new Writable({ write: (chunk, _encoding, done) => (logs.push(String(chunk)), done()) });
+        t = await startTestServer({ env: { REDIS_URL: redis.url, RATE_LIMIT_USER: '1', RATE_LIMIT_IP: '1', RATE_LIMIT_AUTH: '1' }, logger: pino(loggerOptions('info', 'collab-test'), stream) });
     });
     after(async () => {
         await redis.start();            // the event bus closes its subscriber only once Redis answers
@@ -203,6 +233,7 @@ describe('rate limits when Redis is down', () => {
         }
 
         assert.equal((await t.server.inject('/readyz')).statusCode, 503);
+        assert.equal(said(DOWN), 1, 'the outage is logged once, not per request');
     });
 
     it('limits again once Redis is back', async () => {
@@ -210,5 +241,7 @@ describe('rate limits when Redis is down', () => {
         await redis.start();
         await until(async () => (await me(t.server, user.access)).statusCode === 429, 15_000, 'the per-user limit');
         await until(async () => (await badLogin(t.server, '10.8.0.1')).statusCode === 429, 15_000, 'the auth limit');
+        assert.equal(said(BACK), 1);
+        assert.equal(said(DOWN), 1);
     });
 });

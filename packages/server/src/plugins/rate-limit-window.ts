@@ -20,26 +20,55 @@ export interface WindowHit {
 
 /**
  * Fixed-window counters in Redis that count atomically (INCR and PEXPIRE in
- * one Lua script): unlike hapi-rate-limit's get-then-set, concurrent requests
- * never overshoot the limit. A window starts with its first hit.
+ * one Lua script, one key per counter, so they also work on a cluster): every
+ * hit gets a count of its own, so concurrent requests on any number of
+ * instances never overshoot a limit. A window starts with its first hit.
+ *
+ * It owns its client (connected by `start()`, closed by `stop()`) and fails
+ * open: a hit Redis does not answer counts nothing. `onHealth` hears each
+ * change between answering and not answering, not every error.
  */
 export class FixedWindowCounter {
     readonly #client: Redis;
     readonly #windowMs: number;
+    readonly #onHealth: (healthy: boolean, err?: Error) => void;
+    #healthy = true;
 
-    constructor(client: Redis, windowMs: number) {
+    constructor(client: Redis, windowMs: number, onHealth: (healthy: boolean, err?: Error) => void = () => {}) {
         this.#client = client;
         this.#windowMs = windowMs;
+        this.#onHealth = onHealth;
+    }
+
+    /** Connects; a Redis that does not answer is reported, not thrown (the client keeps reconnecting). */
+    async start(): Promise<void> {
+        if (this.#client.status === 'wait') {
+            await this.#client.connect().catch((err: Error) => this.#report(err));
+        }
+    }
+
+    stop(): void {
+        this.#client.disconnect();
     }
 
     /** Counts a hit on `key`; `null` when Redis did not answer (the caller fails open). */
     async hit(key: string): Promise<WindowHit | null> {
         try {
             const [count, ttl] = await HIT.run(this.#client, [key], [this.#windowMs]) as [number, number];
+            this.#report();
             return { count, resetAt: Date.now() + (ttl > 0 ? ttl : this.#windowMs) };
         }
-        catch {
+        catch (err) {
+            this.#report(err as Error);
             return null;
+        }
+    }
+
+    #report(err?: Error): void {
+        const healthy = !err;
+        if (healthy !== this.#healthy) {
+            this.#healthy = healthy;
+            this.#onHealth(healthy, err);
         }
     }
 }
