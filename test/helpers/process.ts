@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
-import { until } from './wait.js';
-
 /** A child process with its output collected. */
 export interface Child {
     process: ChildProcess;
@@ -48,9 +46,6 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     });
     return { process: child, stdout: () => out, stderr: () => err, lines: () => out.split('\n').filter(Boolean), exited, closed };
 }
-
-/** Waits until `check` returns a value, polling; the same as {@link until}. */
-export const eventually = until;
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {

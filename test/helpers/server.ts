@@ -47,6 +47,8 @@ export interface TestServerOptions {
     logger?: Logger;
     /** Real-time settings over the configuration's. */
     realtime?: Partial<RealtimeSettings>;
+    /** How long `stop()` lets open connections drain before cutting them (hapi's default: 5 s). */
+    stopTimeoutMs?: number;
 }
 
 /** A collab server on its own database and Redis prefix: the one way tests make a server in-process. */
@@ -85,7 +87,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         call,
         user,
         stop: async () => {
-            await server.stop();
+            await server.stop({ timeout: options.stopTimeoutMs ?? 5000 });
             if (!options.config) {
                 await cleanRedis(config.redisPrefix);
             }

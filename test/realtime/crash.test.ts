@@ -7,8 +7,9 @@ import WebSocket from 'ws';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { eventually, freePort, run, type Child } from '../helpers/process.js';
+import { freePort, run, type Child } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const BIN = fileURLToPath(new URL('../../packages/server/src/bin.ts', import.meta.url));
 const GARBAGE = [Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from([0x00, 0x01]), Buffer.from('{not json')];
@@ -78,11 +79,10 @@ describe('a collab-server process under hostile sockets', () => {
                 RATE_LIMIT_USER: '1000000',
                 RATE_LIMIT_IP: '1000000',
                 RATE_LIMIT_AUTH: '1000000',
-                COLLAB_SANDBOX: 'none',
                 COLLAB_DATA_DIR: `/tmp/collab-crash-${randomUUID()}`
             }
         });
-        await eventually(async () => server.process.exitCode === null && (await http('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000, 'collab-server listening');
+        await until(async () => server.process.exitCode === null && (await http('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000, 'collab-server listening');
 
         const email = `crash-${randomUUID().slice(0, 8)}@example.com`;
         await http('POST', '/api/auth/register/', { email, password: 'correct horse battery', name: 'c' });

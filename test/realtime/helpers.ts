@@ -1,15 +1,11 @@
-import { randomUUID } from 'node:crypto';
-
 import type { Server } from '@hapi/hapi';
 import NesClient, { type Client as NesClientClass } from '@hapi/nes/lib/client.js';
-import type { Config, RealtimeSettings } from '@collab/core';
+import type { Config } from '@collab/core';
 import type { EventEnvelope } from '@collab/sdk';
-import { createServer } from '@collab/server';
 import WebSocket from 'ws';
 
-import { testConfig } from '../helpers/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { cleanRedis } from '../helpers/server.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { startTestServer, type TestServerOptions, type TestUser } from '../helpers/server.js';
 
 /** The nes client class, on `ws` (Node 20 has no global WebSocket). */
 export const Client = (NesClient as unknown as { Client: typeof NesClientClass }).Client;
@@ -17,12 +13,7 @@ export const Client = (NesClient as unknown as { Client: typeof NesClientClass }
 export type NesClientType = InstanceType<typeof Client>;
 
 /** A signed-in user. */
-export interface User {
-    id: number;
-    email: string;
-    access: string;
-    refresh: string;
-}
+export type User = TestUser;
 
 /** A listening server on its own database and Redis prefix. */
 export interface RealtimeServer {
@@ -35,43 +26,16 @@ export interface RealtimeServer {
     stop(): Promise<void>;
 }
 
-/** Starts a server on port 0 with real-time settings of the test's choosing. */
-export async function startServer(options: { env?: Record<string, string>; realtime?: Partial<RealtimeSettings>; database?: TestDatabase; config?: Config } = {}): Promise<RealtimeServer> {
-    const config = options.config ?? testConfig(options.env);
-    const database = options.database ?? await createTestDatabase();
-    const server = await createServer({ config, db: database.db, realtime: options.realtime });
-    await server.start();
+/** Starts a server on port 0 ({@link startTestServer}) with real-time settings of the test's choosing. */
+export async function startServer(options: Omit<TestServerOptions, 'listen' | 'stopTimeoutMs'> = {}): Promise<RealtimeServer> {
+    // Sockets a test leaves open are cut after 2 s rather than hapi's default 5 s.
+    const base = await startTestServer({ ...options, listen: true, stopTimeoutMs: 2000 });
     const http: RealtimeServer['http'] = async (method, url, token, payload) => {
-        const res = await server.inject({ method, url, payload: payload as object, headers: token ? { authorization: `Bearer ${token}` } : {} });
+        const res = await base.call(method, url, { token, payload });
         return { statusCode: res.statusCode, result: res.result, headers: res.headers };
     };
 
-    const user = async (name = 'user') => {
-        const email = `${name}-${randomUUID().slice(0, 8)}@example.com`;
-        const password = 'correct horse battery';
-        const registered = await http('POST', '/api/auth/register/', undefined, { email, password, name });
-        const login = await http('POST', '/api/auth/login/', undefined, { email, password });
-        return { id: (registered.result as { id: number }).id, email, ...(login.result as { access: string; refresh: string }) };
-    };
-
-    return {
-        server,
-        config,
-        database,
-        port: server.info.port as number,
-        http,
-        user,
-        stop: async () => {
-            await server.stop({ timeout: 2000 });
-            if (!options.config) {
-                await cleanRedis(config.redisPrefix);
-            }
-
-            if (!options.database) {
-                await database.drop();
-            }
-        }
-    };
+    return { server: base.server, config: base.config, database: base.database, port: base.server.info.port as number, http, user: base.user, stop: base.stop };
 }
 
 /** A project with a workspace and one user of each role, plus an outsider. */
@@ -177,18 +141,7 @@ export async function nesSubscribe(client: NesClientType, path: string): Promise
     });
     return { messages, flags };
 }
-
-/** Polls until `check` holds. */
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!await check()) {
-        if (Date.now() > deadline) {
-            throw new Error(`timed out waiting for ${what}`);
-        }
-
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-}
+export { until } from '../helpers/wait.js';
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
