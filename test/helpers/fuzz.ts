@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 import fc from 'fast-check';
 
 /** What escaped every handler of the process while a fuzz test ran. */
@@ -81,8 +83,10 @@ export function nestedJson(depth: number, kind: 'array' | 'object', inner = '1')
 /** A deeply nested JSON text (past the 64-level limit, sometimes far past it). */
 export const deepJson: fc.Arbitrary<string> = fc.tuple(fc.integer({ min: 60, max: 20_000 }), fc.constantFrom('array' as const, 'object' as const)).map(([depth, kind]) => nestedJson(depth, kind));
 
-/** Bytes that are not valid UTF-8 (lone continuation bytes, overlongs, truncated sequences, 0xFF). */
-export const invalidUtf8: fc.Arbitrary<Buffer> = fc.array(fc.constantFrom(0x80, 0xbf, 0xc0, 0xc1, 0xc3, 0xe2, 0xed, 0xf5, 0xff, 0xfe, 0x00, 0x22, 0x5c), { minLength: 1, maxLength: 16 }).map((bytes) => Buffer.from(bytes));
+/** Bytes that are not valid UTF-8 (lone continuation bytes, overlongs, truncated sequences, 0xFF), mixed with NUL, quote and backslash. */
+export const invalidUtf8: fc.Arbitrary<Buffer> = fc.array(fc.constantFrom(0x80, 0xbf, 0xc0, 0xc1, 0xc3, 0xe2, 0xed, 0xf5, 0xff, 0xfe, 0x00, 0x22, 0x5c), { minLength: 1, maxLength: 16 })
+    .map((bytes) => Buffer.from(bytes))
+    .filter((bytes) => !isUtf8(bytes));
 
 /** An object whose keys come from `fields` (the API's own names, so validation is passed or reached) and whose values are {@link anyJson}. */
 export function fieldsOf(fields: string[], value: fc.Arbitrary<unknown> = anyJson): fc.Arbitrary<Record<string, unknown>> {
