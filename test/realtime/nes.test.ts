@@ -124,7 +124,8 @@ describe('nes transport', () => {
 
     it('refuses a re-authentication as another user and closes the socket', async () => {
         const client = await connect(team.owner.access);
-        await assert.rejects(client.reauthenticate({ headers: { authorization: `Bearer ${team.viewer.access}` } }));
+        await assert.rejects(client.reauthenticate({ headers: { authorization: `Bearer ${team.viewer.access}` } }),
+            (err: { statusCode?: number; message?: string }) => err.statusCode === 403 && err.message === 'Re-authentication must be for the same user');
         await until(() => !(client as unknown as { _ws: unknown })._ws);
     });
 
