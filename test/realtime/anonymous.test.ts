@@ -104,15 +104,22 @@ describe('unauthenticated sockets', () => {
         cleanup.push(() => client.disconnect());
         const raw = rawNes(t.port);
         cleanup.push(() => raw.ws.terminate());
-        await raw.opened;
+        assert.equal(await raw.opened, 'open');
+        const idle = rawNes(t.port);
+        cleanup.push(() => idle.ws.terminate());
+        assert.equal(await idle.opened, 'open');
         raw.send(hello(team.viewer.access));
         await until(() => raw.messages.some((m) => m.type === 'hello'), 5000, 'hello answered');
         assert.equal(raw.messages.find((m) => m.type === 'hello')!.statusCode, undefined);
 
-        await sleep(AUTH_TIMEOUT + 700);
+        // WS_AUTH_TIMEOUT has passed for both once the idle one, opened after, is closed.
+        assert.equal((await idle.closed).code, 4401);
+        raw.send({ type: 'request', id: 2, method: 'GET', path: '/healthz' });
+        await until(() => raw.messages.some((m) => m.id === 2), 5000, 'the request answered');
+        assert.equal(raw.messages.find((m) => m.id === 2)!.statusCode, 200);
         assert.equal(raw.ws.readyState, WebSocket.OPEN);
         assert.equal((await client.request({ method: 'GET', path: '/healthz' })).statusCode, 200);
-        assert.equal(api().anonymous(), 0);
+        await until(() => api().anonymous() === 0, 5000, 'no unauthenticated socket left');
         await client.disconnect();
         raw.ws.close();
         await until(() => api().sockets().nes === 0 && api().hub.connections().length === 0, 5000, 'sockets gone');

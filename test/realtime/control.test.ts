@@ -50,7 +50,9 @@ describe('control messages across two in-process instances', () => {
         await a.server.plugins['collab-realtime'].control.closeUserSockets(team.collaborator.id, 'account deactivated');
         assert.deepEqual(await target.closed, { code: 4401, reason: 'account deactivated' });
         assert.deepEqual(await closed, { code: 4401, reason: 'account deactivated' });
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // The bystander still gets what is sent after the close went out.
+        await a.http('POST', `/api/projects/workspaces/${team.workspaceId}/events/`, team.owner.access, { event: 'after', payload: {} });
+        await bystander.next((f) => f.event === 'after');
         assert.equal(bystander.ws.readyState, bystander.ws.OPEN);
     });
 
