@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 
+import { run } from '../helpers/process.js';
+import { until } from '../helpers/wait.js';
 import type { RealtimeServer, User } from './helpers.js';
 
 const FIXTURE = new URL('../fixtures/realtime-server.ts', import.meta.url).pathname;
@@ -38,16 +39,15 @@ export function clusterEnv(databaseUrl: string, extra: Record<string, string> = 
 
 /** Starts an instance and resolves once it listens. */
 export async function startInstance(env: Record<string, string>, nodeArgs: string[] = []): Promise<Instance> {
-    const child = spawn(process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', FIXTURE], {
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'inherit']
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const line = await new Promise<string>((resolve, reject) => {
-        const lines = createInterface({ input: child.stdout! });
-        lines.once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`instance exited with ${code}`)));
-    });
+    const started = run(process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', FIXTURE], { env: { ...process.env, ...env } });
+    const child = started.process;
+    const line = await until(() => {
+        if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`instance exited with ${child.exitCode ?? child.signalCode}: ${started.stderr()}`);
+        }
+
+        return started.stdout().includes('\n') && started.lines()[0];
+    }, 60_000, 'the instance to listen', started.stderr);
     const { port, instance } = JSON.parse(line) as { port: number; instance: string };
 
     const http: Instance['http'] = async (method, url, token, payload) => {
@@ -73,7 +73,7 @@ export async function startInstance(env: Record<string, string>, nodeArgs: strin
             child.kill(name);
         }
 
-        await exited;
+        await started.exited;
     };
 
     return { port, instance, child, http, user, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };

@@ -1,36 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 
-import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 
-import { freePort } from '../helpers/process.js';
+import { RedisServer } from '../helpers/redis-server.js';
 import { makeTeam, nesClient, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
 
-/** A throw-away redis-server without persistence, stopped by its PID. */
-async function startRedis(port: number): Promise<ChildProcess> {
-    const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-    probe.on('error', () => undefined);
-    await probe.ping();
-    probe.disconnect();
-    return child;
-}
-
-async function stopRedis(child: ChildProcess | undefined): Promise<void> {
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
-        return;
-    }
-
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-}
+// The bus gives up on a Redis command after 2 s (packages/server/src/plugins/bus.ts) and queues none while
+// disconnected: a request during an outage is answered within that, with slack for a loaded machine.
+const ANSWERED_WITHIN_MS = 2_000 + 1_000;
 
 describe('when Redis is unreachable', () => {
-    let port: number;
-    let redis: ChildProcess | undefined;
+    let redis: RedisServer;
     let t: RealtimeServer;
     let team: Team;
     let plain: PlainClient;
@@ -39,9 +20,9 @@ describe('when Redis is unreachable', () => {
     let events: string;
 
     before(async () => {
-        port = await freePort();
-        redis = await startRedis(port);
-        t = await startServer({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+        redis = await RedisServer.reserve();
+        await redis.start();
+        t = await startServer({ env: { REDIS_URL: redis.url } });
         team = await makeTeam(t);
         events = `/api/projects/workspaces/${team.workspaceId}/events/`;
         plain = plainClient(t.port, team.workspaceId, team.owner.access);
@@ -53,7 +34,7 @@ describe('when Redis is unreachable', () => {
         plain?.ws.terminate();
         await nes?.disconnect();
         await t?.stop();
-        await stopRedis(redis);
+        await redis?.stop();
     });
 
     it('works before the outage', async () => {
@@ -63,12 +44,12 @@ describe('when Redis is unreachable', () => {
     });
 
     it('answers 503 to events, history and presence, quickly, and keeps sockets open', async () => {
-        await stopRedis(redis);
-        redis = undefined;
+        await redis.stop();
         const started = Date.now();
         const res = await t.http('POST', events, team.owner.access, { event: 'during', payload: 1 });
+        const took = Date.now() - started;
         assert.equal(res.statusCode, 503);
-        assert.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`);
+        assert.ok(took < ANSWERED_WITHIN_MS, `answered in ${took} ms`);
         assert.equal((await t.http('GET', events, team.owner.access)).statusCode, 503);
         assert.equal((await t.http('GET', `/api/projects/workspaces/${team.workspaceId}/presence/`, team.owner.access)).statusCode, 503);
         await assert.rejects(nes.request({ method: 'POST', path: events, payload: { event: 'during', payload: 2 } }), (err: { statusCode?: number }) => err.statusCode === 503);
@@ -82,7 +63,7 @@ describe('when Redis is unreachable', () => {
     });
 
     it('works again without a restart once Redis is back, on the sockets that stayed open', async () => {
-        redis = await startRedis(port);
+        await redis.start();
         await until(async () => (await t.http('POST', events, team.owner.access, { event: 'after', payload: 1 })).statusCode === 202, 15_000, 'events accepted again');
         const after = await plain.next((f) => f.event === 'after', 5000);
         await until(() => feed.messages.some((m) => m.event === 'after'), 5000, 'nes subscriber receives again');
