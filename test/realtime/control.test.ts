@@ -5,7 +5,7 @@ import { socketCounts } from '../../packages/server/src/realtime/census.js';
 import { testConfig } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { cleanRedis } from '../helpers/server.js';
-import { Client, makeTeam, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { makeTeam, nesConnection, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
 
 describe('control messages across two in-process instances', () => {
     let database: TestDatabase;
@@ -15,14 +15,9 @@ describe('control messages across two in-process instances', () => {
     const plains: PlainClient[] = [];
     const nes: NesClientType[] = [];
     const nesOn = async (port: number, token: string) => {
-        const client = new Client(`ws://127.0.0.1:${port}`);
-        client.onError = () => undefined;
-        const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-            client.onDisconnect = (_again, log) => resolve({ code: log.code, reason: log.reason });
-        });
-        await client.connect({ auth: { headers: { authorization: `Bearer ${token}` } }, reconnect: false });
-        nes.push(client);
-        return { client, closed };
+        const connection = await nesConnection(port, token);
+        nes.push(connection.client);
+        return connection;
     };
 
     before(async () => {

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Jwt from '@hapi/jwt';
 import WebSocket from 'ws';
 
-import { Client, makeTeam, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team, type User } from './helpers.js';
+import { makeTeam, nesConnection, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team, type User } from './helpers.js';
 
 describe('access token expiry on sockets (ACCESS_TOKEN_TTL=2s)', () => {
     let t: RealtimeServer;
@@ -20,14 +20,9 @@ describe('access token expiry on sockets (ACCESS_TOKEN_TTL=2s)', () => {
     };
 
     const nesConnect = async (access: string) => {
-        const client = new Client(`ws://127.0.0.1:${t.port}`);
-        client.onError = () => undefined;
-        const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-            client.onDisconnect = (_willReconnect, log) => resolve({ code: log.code, reason: log.reason });
-        });
-        await client.connect({ auth: { headers: { authorization: `Bearer ${access}` } }, reconnect: false });
-        nes.push(client);
-        return { client, closed };
+        const connection = await nesConnection(t.port, access);
+        nes.push(connection.client);
+        return connection;
     };
 
     before(async () => {

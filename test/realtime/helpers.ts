@@ -123,12 +123,26 @@ export function plainClient(port: number, workspaceId: number | string, token: s
     };
 }
 
-/** A connected nes client authenticated with an access token. */
-export async function nesClient(port: number, token: string, options: { reconnect?: boolean } = {}): Promise<NesClientType> {
+/** A connected nes client and how its first disconnection went. */
+export interface NesConnection {
+    client: NesClientType;
+    closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Connects a nes client authenticated with an access token (without reconnecting, unless asked). */
+export async function nesConnection(port: number, token: string, options: { reconnect?: boolean } = {}): Promise<NesConnection> {
     const client = new Client(`ws://127.0.0.1:${port}`);
     client.onError = () => undefined;
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+        client.onDisconnect = (_willReconnect, log) => resolve({ code: log.code, reason: log.reason });
+    });
     await client.connect({ auth: { headers: { authorization: `Bearer ${token}` } }, reconnect: options.reconnect ?? false });
-    return client;
+    return { client, closed };
+}
+
+/** A connected nes client authenticated with an access token. */
+export async function nesClient(port: number, token: string, options: { reconnect?: boolean } = {}): Promise<NesClientType> {
+    return (await nesConnection(port, token, options)).client;
 }
 
 /** Collects what a nes subscription receives. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { makeTeam, nesClient, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { makeTeam, nesClient, nesConnection, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
 
 describe('nes transport', () => {
     let t: RealtimeServer;
@@ -66,12 +66,10 @@ describe('nes transport', () => {
     });
 
     it('closes a nes socket with 1009 on a message over 1 MiB', async () => {
-        const client = await connect(team.owner.access);
-        const closed = new Promise<number>((resolve) => {
-            client.onDisconnect = (_again, log) => resolve(log.code);
-        });
+        const { client, closed } = await nesConnection(t.port, team.owner.access);
+        clients.push(client);
         client.request({ method: 'POST', path: events, payload: { event: 'chat', payload: 'x'.repeat(1024 * 1024 + 10) } }).catch(() => undefined);
-        assert.equal(await closed, 1009);
+        assert.equal((await closed).code, 1009);
     });
 
     it('refuses a non-member\'s subscription with 404 instead of filtering it', async () => {

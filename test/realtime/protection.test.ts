@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { CloseCode } from '@collab/protocol';
 
-import { makeTeam, nesClient, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team, type User } from './helpers.js';
+import { makeTeam, nesClient, nesConnection, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team, type User } from './helpers.js';
 
 const KiB = 1024;
 const MAX_BUFFERED = 64 * KiB;
@@ -134,11 +134,8 @@ describe('socket protection', () => {
     });
 
     it('closes a nes socket that stops reading with 4408 instead of buffering without bound', async () => {
-        const slow = await nesClient(t.port, team.viewer.access);
+        const { client: slow, closed } = await nesConnection(t.port, team.viewer.access);
         nes.push(slow);
-        const closed = new Promise<number>((resolve) => {
-            slow.onDisconnect = (_again, log) => resolve(log.code);
-        });
         const { messages } = await nesSubscribe(slow, `/workspaces/${team.workspaceId}`);
         const reader = plain(team.collaborator.access);
         await reader.opened;
@@ -151,7 +148,7 @@ describe('socket protection', () => {
         assert.ok(grown < 32 * 1024 * KiB, `buffers grew by ${grown} bytes`);
 
         socket.resume();
-        assert.equal(await closed, CloseCode.slowConsumer);
+        assert.equal((await closed).code, CloseCode.slowConsumer);
         assert.ok(messages.filter((m) => m.event === 'bulk').length < sent, 'the slow socket missed events');
         await until(() => reader.frames.filter((f) => f.event === 'bulk').length === sent, 10_000, 'the reader gets every event');
         assert.equal(await slowConsumers(), slowBefore + 1);
