@@ -25,7 +25,7 @@ import knex from 'knex';
 
 import { createEmptyDatabase } from '../test/helpers/database.js';
 import { cleanRedis } from '../test/helpers/server.js';
-import { eventually } from '../test/helpers/process.js';
+import { until } from '../test/helpers/wait.js';
 
 // The built worker, as production runs it (`npm run bench:jobs` builds first); from source otherwise.
 // BENCH_WORKER_BIN runs another collab-worker (e.g. an older revision's bin.ts or bin.js) to compare.
@@ -145,7 +145,7 @@ function stats(samples: number[]) {
 async function measure(mode: Mode) {
     const worker = startWorker(mode);
     try {
-        await eventually(async () => {
+        await until(async () => {
             const res = await fetch(`${base}/api/jobs/languages/`, { headers });
             return res.ok && ((await res.json()) as unknown[]).length > 0;
         }, 30_000, 'the worker to advertise');

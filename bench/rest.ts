@@ -12,7 +12,8 @@ import autocannon from 'autocannon';
 
 import { createEmptyDatabase } from '../test/helpers/database.js';
 import { cleanRedis } from '../test/helpers/server.js';
-import { eventually, freePort } from '../test/helpers/process.js';
+import { freePort } from '../test/helpers/process.js';
+import { until } from '../test/helpers/wait.js';
 
 const BIN = fileURLToPath(new URL('../packages/server/dist/bin.js', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./rest-floor.ts', import.meta.url));
@@ -39,7 +40,7 @@ const server = spawn(process.execPath, [BIN, 'start', '--migrate'], { env, stdio
 const base = `http://127.0.0.1:${port}`;
 
 try {
-    await eventually(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 30_000, 'server');
+    await until(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, 30_000, 'server');
     const json = { 'content-type': 'application/json' };
     const credentials = { email: 'bench@example.com', password: 'benchmark password' };
     await fetch(`${base}/api/auth/register/`, { method: 'POST', headers: json, body: JSON.stringify(credentials) });
