@@ -15,7 +15,7 @@ import {
     SandboxStartError,
     type RunResult,
     type RunSpec,
-    type SandboxStart,
+    type SandboxStart
 } from '../../packages/worker/src/sandbox/index.js';
 import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
 import { REDIS_URL, testConfig } from '../helpers/config.js';
@@ -50,7 +50,7 @@ const FORK_8_X_200 = [
     '        os._exit(0)',
     '    kids.append(pid)',
     'failed = sum(1 for pid in kids if os.waitpid(pid, 0)[1] != 0)',
-    "print('children failed:', failed)",
+    "print('children failed:', failed)"
 ].join('\n');
 
 for (const mode of STARTS) {
@@ -83,7 +83,7 @@ for (const mode of STARTS) {
             const result = await run({
                 language: 'javascript',
                 code: 'const held = []; for (let i = 0; i < 600; i++) held.push(Buffer.alloc(1 << 20, 1)); console.log("held", held.length)',
-                memoryMb: 32,
+                memoryMb: 32
             });
             assert.equal(result.outcome, 'exited');
             assert.notEqual(result.exitCode, 0);
@@ -105,9 +105,9 @@ for (const mode of STARTS) {
                     '    except OSError:',
                     '        break',
                     'print("forked", n, flush=True)',
-                    'time.sleep(30)',
+                    'time.sleep(30)'
                 ].join('\n'),
-                timeoutMs: 10_000,
+                timeoutMs: 10_000
             });
             // The bomb's own group holds all its processes, at its bound.
             let seen: { max: string; current: number } | undefined;
@@ -136,7 +136,7 @@ for (const mode of STARTS) {
             await Promise.all([
                 run({ language: 'bash', code: 'sleep 30 & sleep 30 & echo started' }),
                 run({ language: 'python', code: 'import os\nif os.fork() == 0:\n    os.setsid()\n    import time; time.sleep(30)' }),
-                run({ language: 'python', code: 'while True: pass', timeoutMs: 300 }),
+                run({ language: 'python', code: 'while True: pass', timeoutMs: 300 })
             ]);
             assert.deepEqual(groupsOfThisProcess(), before);
             assert.deepEqual(before, []);
@@ -145,7 +145,7 @@ for (const mode of STARTS) {
         it('are joined before the program starts: every process of the job is in the group', async () => {
             const result = await run({
                 language: 'bash',
-                code: 'cat /proc/self/cgroup | grep -E "memory|pids"; (cat /proc/self/cgroup | grep memory) & wait',
+                code: 'cat /proc/self/cgroup | grep -E "memory|pids"; (cat /proc/self/cgroup | grep memory) & wait'
             });
             assert.equal(result.exitCode, 0, result.stderr);
             // A cgroup namespace: the job's own group is its root.
@@ -215,7 +215,7 @@ describe('a host without per-job cgroups', { timeout: 30_000 }, () => {
             assert.ok(error instanceof SandboxStartError);
             assert.equal(
                 error.message,
-                'per-job cgroups unavailable: mount cgroup v1 memory+pids writable by this user, or run under systemd with Delegate=yes (cgroup v2)',
+                'per-job cgroups unavailable: mount cgroup v1 memory+pids writable by this user, or run under systemd with Delegate=yes (cgroup v2)'
             );
             return true;
         });

@@ -30,7 +30,7 @@ const WRITE_FILES = (dir: string) => [
     '        written += 1',
     'except OSError as e:',
     '    print("error", e.errno, errno.errorcode[e.errno], "after", written, "files")',
-    'print("done")',
+    'print("done")'
 ].join('\n');
 
 for (const mode of STARTS) {
@@ -65,8 +65,8 @@ for (const mode of STARTS) {
                     '            with open(f"{path}{i}", "wb") as f: f.write(b"x" * (10 << 20))',
                     '        print(path, "ok")',
                     '    except OSError as e:',
-                    '        print(path, errno.errorcode[e.errno])',
-                ].join('\n'),
+                    '        print(path, errno.errorcode[e.errno])'
+                ].join('\n')
             });
             assert.equal(result.exitCode, 0, result.stderr);
             assert.equal(result.stdout, '/work/a ok\n/tmp/b ENOSPC\n');
@@ -75,7 +75,7 @@ for (const mode of STARTS) {
         it('keeps the program where it was: /work/main.py, run from /work, read-only', async () => {
             const result = await run({
                 language: 'python',
-                code: 'import os, errno\nprint(__file__, os.getcwd(), sorted(os.listdir(".")))\ntry: open(__file__, "a")\nexcept OSError as e: print(errno.errorcode[e.errno])',
+                code: 'import os, errno\nprint(__file__, os.getcwd(), sorted(os.listdir(".")))\ntry: open(__file__, "a")\nexcept OSError as e: print(errno.errorcode[e.errno])'
             });
             assert.equal(result.stdout, "/work/main.py /work ['.tmp', 'main.py']\nEROFS\n");
         });

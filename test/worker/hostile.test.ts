@@ -15,7 +15,7 @@ const PACKAGE_JSON = fileURLToPath(new URL('../../package.json', import.meta.url
 const SECRETS = {
     DATABASE_URL: 'postgres://collab:db-secret-4f1c@127.0.0.1:5432/collab',
     JWT_SECRET: 'jwt-secret-9a7e2d5c0b3f6e8a1d4c7b0e3f6a9d2c',
-    COLLAB_WORKER_SECRET: 'worker-secret-51c3',
+    COLLAB_WORKER_SECRET: 'worker-secret-51c3'
 };
 Object.assign(process.env, SECRETS);
 
@@ -75,8 +75,8 @@ for (const mode of STARTS) {
                     'print(sorted(os.environ))',
                     "for f in glob.glob('/proc/*/environ'):",
                     '    try: print(f, open(f, "rb").read())',
-                    '    except OSError as e: print(f, e)',
-                ].join('\n'),
+                    '    except OSError as e: print(f, e)'
+                ].join('\n')
             });
             assert.equal(result.exitCode, 0, result.stderr);
             assert.match(result.stdout, /^\['HOME', 'LANG', 'PATH'\]\n/);
@@ -103,13 +103,13 @@ for (const mode of STARTS) {
                     '    try:',
                     '        s.connect((host, port)); print(host, port, "CONNECTED")',
                     '    except socket.timeout: print(host, port, "TIMEOUT")',
-                    '    except OSError as e: print(host, port, errno.errorcode[e.errno])',
-                ].join('\n'),
+                    '    except OSError as e: print(host, port, errno.errorcode[e.errno])'
+                ].join('\n')
             });
             assert.equal(result.exitCode, 0, result.stderr);
             assert.equal(
                 result.stdout,
-                '127.0.0.1 6379 ECONNREFUSED\n127.0.0.1 5432 ECONNREFUSED\n10.255.255.1 80 ENETUNREACH\n1.1.1.1 53 ENETUNREACH\n',
+                '127.0.0.1 6379 ECONNREFUSED\n127.0.0.1 5432 ECONNREFUSED\n10.255.255.1 80 ENETUNREACH\n1.1.1.1 53 ENETUNREACH\n'
             );
             await assertNextProgramRuns();
         });
@@ -129,7 +129,7 @@ for (const mode of STARTS) {
             const forever = run({
                 language: 'python',
                 code: 'import os\nwhile True:\n    try: os.fork()\n    except OSError: pass',
-                timeoutMs: 1500,
+                timeoutMs: 1500
             }).finally(() => clearInterval(sampler));
             // Once the bomb has used up its processes, a program beside it still gets its own.
             const deadline = Date.now() + 1200;
@@ -160,7 +160,7 @@ for (const mode of STARTS) {
                 language: 'javascript',
                 code: 'const a = []; for (;;) a.push(new Array(1e6).fill(1.5));',
                 memoryMb: 128,
-                timeoutMs: 10_000,
+                timeoutMs: 10_000
             });
             assert.equal(heap.outcome, 'exited');
             assert.notEqual(heap.exitCode, 0);
@@ -187,8 +187,8 @@ for (const mode of STARTS) {
                     'except OSError as e: print(errno.errorcode[e.errno])',
                     'for p in ["/", "/usr/x", "/dev/shm/x"]:',
                     '    try: open(p + "f" if p == "/" else p, "w")',
-                    '    except OSError as e: print(p, errno.errorcode[e.errno])',
-                ].join('\n'),
+                    '    except OSError as e: print(p, errno.errorcode[e.errno])'
+                ].join('\n')
             });
             assert.equal(result.exitCode, 0, result.stderr);
             const [full, big, ...readOnly] = result.stdout.trim().split('\n');
@@ -245,8 +245,8 @@ for (const mode of STARTS) {
                         'ln -s /etc/passwd passwd',
                         'ln -s / root',
                         'mkdir sub && ln -s /etc sub/etc',
-                        'ls -A',
-                    ].join('\n'),
+                        'ls -A'
+                    ].join('\n')
                 });
                 assert.equal(result.exitCode, 0, result.stderr);
                 assert.deepEqual(result.stdout.split('\n').filter(Boolean).sort(), ['.tmp', 'canary-dir', 'canary-file', 'main.sh', 'passwd', 'root', 'sub', 'test-file']);
@@ -264,7 +264,7 @@ for (const mode of STARTS) {
         it('cannot read /etc/shadow or the project files', async () => {
             const result = await run({
                 language: 'bash',
-                code: `cat /etc/shadow /etc/passwd ${PACKAGE_JSON} ${THIS_FILE} /root/.bashrc; ls / /home /var 2>&1; echo end`,
+                code: `cat /etc/shadow /etc/passwd ${PACKAGE_JSON} ${THIS_FILE} /root/.bashrc; ls / /home /var 2>&1; echo end`
             });
             assert.match(result.stdout, /end\n$/);
             assert.doesNotMatch(result.stdout, /root:|"workspaces"|hostile program/);
@@ -273,7 +273,7 @@ for (const mode of STARTS) {
             assert.ok(result.stderr.includes(`${THIS_FILE}: No such file or directory`), result.stderr);
             const js = await run({
                 language: 'javascript',
-                code: `require('fs').readFileSync(${JSON.stringify(PACKAGE_JSON)})`,
+                code: `require('fs').readFileSync(${JSON.stringify(PACKAGE_JSON)})`
             });
             assert.match(js.stderr, /ENOENT/);
             await assertNextProgramRuns();

@@ -15,7 +15,7 @@ import {
     runProgram,
     SandboxStartError,
     type RunSpec,
-    type SandboxMode,
+    type SandboxMode
 } from '../../packages/worker/src/sandbox/index.js';
 
 function run(mode: SandboxMode, spec: Partial<RunSpec> & Pick<RunSpec, 'language' | 'code'>) {
@@ -56,7 +56,7 @@ const EXPECTED_LIMITS = {
     'Max file size': '16777216 16777216',
     'Max open files': '64 64',
     'Max address space': '268435456 268435456',
-    'Max core file size': '0 0',
+    'Max core file size': '0 0'
 };
 
 /** Runs fn with os.tmpdir() pointing at dir, where job directories are made. */
@@ -65,7 +65,8 @@ async function withTmpdir<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     process.env.TMPDIR = dir;
     try {
         return await fn();
-    } finally {
+    }
+    finally {
         if (saved === undefined) delete process.env.TMPDIR;
         else process.env.TMPDIR = saved;
     }
@@ -77,7 +78,7 @@ for (const mode of ['bwrap', 'none'] as const) {
             const result = await run(mode, { language: 'python', code: "print('Hello World')" });
             assert.deepEqual(
                 { ...result, durationMs: 0 },
-                { exitCode: 0, stdout: 'Hello World\n', stderr: '', truncated: false, durationMs: 0, outcome: 'exited' },
+                { exitCode: 0, stdout: 'Hello World\n', stderr: '', truncated: false, durationMs: 0, outcome: 'exited' }
             );
         });
 
@@ -93,7 +94,7 @@ for (const mode of ['bwrap', 'none'] as const) {
         it('returns a non-zero exit as data', async () => {
             const result = await run(mode, {
                 language: 'python',
-                code: "import sys\nprint('bad', file=sys.stderr)\nsys.exit(3)",
+                code: "import sys\nprint('bad', file=sys.stderr)\nsys.exit(3)"
             });
             assert.equal(result.exitCode, 3);
             assert.equal(result.stderr, 'bad\n');
@@ -120,7 +121,7 @@ for (const mode of ['bwrap', 'none'] as const) {
             const result = await run(mode, {
                 language: 'bash',
                 code: `sleep ${marker} &\nsleep 30`,
-                timeoutMs: 500,
+                timeoutMs: 500
             });
             assert.equal(result.outcome, 'timed_out');
             assert.equal(result.exitCode, null);
@@ -171,7 +172,7 @@ for (const mode of ['bwrap', 'none'] as const) {
                 code: "import sys\nsys.stdout.write('é' * 100_000)\nsys.stderr.write('e' * 10)",
                 onOutput: (stream, chunk) => {
                     seen[stream] += chunk.length;
-                },
+                }
             });
             assert.equal(result.truncated, true);
             assert.equal(result.exitCode, 0);
@@ -195,13 +196,14 @@ for (const mode of ['bwrap', 'none'] as const) {
                             void readdir(root).then((dirs) => {
                                 during = dirs;
                             });
-                        },
-                    }),
+                        }
+                    })
                 );
                 assert.equal(result.exitCode, 0);
                 assert.equal(during.length, 1);
                 assert.deepEqual(await readdir(root), []);
-            } finally {
+            }
+            finally {
                 await rm(root, { recursive: true, force: true });
             }
         });
@@ -227,7 +229,8 @@ describe('runProgram() start failures', { timeout: 20_000 }, () => {
                 });
             });
             assert.deepEqual(await readdir(privateRoot), []);
-        } finally {
+        }
+        finally {
             await rm(privateRoot, { recursive: true, force: true });
         }
     });
@@ -235,7 +238,7 @@ describe('runProgram() start failures', { timeout: 20_000 }, () => {
     it('rejects an unknown language as a RangeError', async () => {
         await assert.rejects(
             runProgram({ language: 'cobol' as 'bash', code: '', timeoutMs: 1000, memoryMb: 64, mode: 'bwrap' }),
-            RangeError,
+            RangeError
         );
     });
 });
@@ -265,7 +268,7 @@ describe('limitsWrapper()', () => {
             const child = spawnSync(file!, [...args, '/bin/echo', 'ran'], {
                 stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
                 encoding: 'utf8',
-                ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
+                ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {})
             });
             assert.notEqual(child.status, 0, method);
             assert.equal(child.stdout, '', method);
@@ -279,7 +282,7 @@ describe('discoverLanguages()', () => {
         const languages = await discoverLanguages();
         assert.deepEqual(
             languages.map((entry) => entry.language),
-            ['python', 'javascript', 'bash'],
+            ['python', 'javascript', 'bash']
         );
         for (const entry of languages) {
             assert.match(entry.version, /^\d+\.\d+/);

@@ -9,7 +9,7 @@ import {
     SECCOMP_DENY,
     seccompFilter,
     seccompProgram,
-    type BpfInstruction,
+    type BpfInstruction
 } from '../../packages/worker/src/sandbox/seccomp.js';
 
 /** A classic BPF interpreter for the instructions the builder emits, run on one seccomp_data. */
@@ -21,13 +21,17 @@ function evaluate(program: readonly BpfInstruction[], data: { nr: number; arch: 
             assert.ok(k === 0 || k === 4, `load at ${k}`);
             accumulator = k === 0 ? data.nr >>> 0 : data.arch >>> 0;
             pc += 1;
-        } else if (code === 0x15) {
+        }
+        else if (code === 0x15) {
             pc += 1 + (accumulator === k >>> 0 ? jt : jf);
-        } else if (code === 0x35) {
+        }
+        else if (code === 0x35) {
             pc += 1 + (accumulator >= k >>> 0 ? jt : jf);
-        } else if (code === 0x06) {
+        }
+        else if (code === 0x06) {
             return k >>> 0;
-        } else {
+        }
+        else {
             assert.fail(`unknown instruction ${code}`);
         }
     }
@@ -88,8 +92,8 @@ for (const mode of STARTS) {
                     'pid = libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)',
                     'if pid == 0: os._exit(0)',
                     'if pid > 0: os.waitpid(pid, 0)',
-                    'print(pid, errno.errorcode.get(ctypes.get_errno()))',
-                ].join('\n'),
+                    'print(pid, errno.errorcode.get(ctypes.get_errno()))'
+                ].join('\n')
             });
             assert.equal(clone.stdout, '-1 ENOSPC\n', clone.stderr);
         });
@@ -102,7 +106,7 @@ for (const mode of STARTS) {
                 ['keyctl', 250, '0, -1, 0'], // KEYCTL_GET_KEYRING_ID of the thread keyring
                 ['perf_event_open', 298, 'ctypes.create_string_buffer(b"\\x01\\x00\\x00\\x00\\x80" + bytes(123)), 0, -1, -1, 0'],
                 ['userfaultfd', 323, '1'], // UFFD_USER_MODE_ONLY
-                ['unshare', 272, '0x00020000'], // CLONE_NEWNS
+                ['unshare', 272, '0x00020000'] // CLONE_NEWNS
             ];
             const result = await run({
                 language: 'python',
@@ -110,8 +114,8 @@ for (const mode of STARTS) {
                     'import ctypes, errno',
                     'libc = ctypes.CDLL(None, use_errno=True)',
                     ...calls.map(([name, nr, args]) =>
-                        `ctypes.set_errno(0); r = libc.syscall(${nr}, ${args}); print("${name}", r, errno.errorcode.get(ctypes.get_errno()))`),
-                ].join('\n'),
+                        `ctypes.set_errno(0); r = libc.syscall(${nr}, ${args}); print("${name}", r, errno.errorcode.get(ctypes.get_errno()))`)
+                ].join('\n')
             });
             assert.equal(result.exitCode, 0, result.stderr);
             assert.deepEqual(result.stdout.trim().split('\n'), calls.map(([name]) => `${name} -1 EPERM`));
@@ -133,8 +137,8 @@ for (const mode of STARTS) {
                     "if __name__ == '__main__':",
                     '    parent, end = multiprocessing.Pipe()',
                     '    p = multiprocessing.Process(target=child, args=(end,)); p.start()',
-                    '    print("multiprocessing", parent.recv()); p.join()',
-                ].join('\n'),
+                    '    print("multiprocessing", parent.recv()); p.join()'
+                ].join('\n')
             });
             assert.equal(result.exitCode, 0, result.stderr);
             assert.equal(result.stdout, 'threads [0, 1, 2, 3] fork 7\nsub\nmultiprocessing 42\n');
@@ -149,8 +153,8 @@ for (const mode of STARTS) {
                     "const fs = require('node:fs');",
                     "fs.writeFileSync('/tmp/a', 'file'); fs.writeFileSync('out', 'here');",
                     "const w = new Worker('require(\"node:worker_threads\").parentPort.postMessage(6 * 7)', { eval: true });",
-                    "w.on('message', (m) => { console.log('worker', m, execFileSync('echo', ['child']).toString().trim(), fs.readFileSync('/tmp/a', 'utf8'), fs.readFileSync('out', 'utf8')); });",
-                ].join('\n'),
+                    "w.on('message', (m) => { console.log('worker', m, execFileSync('echo', ['child']).toString().trim(), fs.readFileSync('/tmp/a', 'utf8'), fs.readFileSync('out', 'utf8')); });"
+                ].join('\n')
             });
             assert.equal(js.exitCode, 0, js.stderr);
             assert.equal(js.stdout, 'worker 42 child file here\n');

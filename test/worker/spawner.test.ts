@@ -14,12 +14,12 @@ import {
     SandboxStartError,
     spawnDirectly,
     type Launcher,
-    type RunSpec,
+    type RunSpec
 } from '../../packages/worker/src/sandbox/index.js';
 
 const launchers: Array<[string, () => Launcher]> = [
     ['the spawner', () => new Spawner(sandboxIdentity()).launch],
-    ["node's spawn", () => spawnDirectly],
+    ["node's spawn", () => spawnDirectly]
 ];
 
 /** Fields of /proc/<pid>/status, e.g. `Uid`, `PPid`. */
@@ -38,7 +38,7 @@ for (const [name, make] of launchers) {
             const result = await run({
                 language: 'python',
                 code: 'import sys\nprint(sys.stdin.read().upper(), end="")\nprint("e", file=sys.stderr)\nsys.exit(4)',
-                stdin: 'abc\n',
+                stdin: 'abc\n'
             });
             assert.deepEqual({ ...result, durationMs: 0 }, { exitCode: 4, stdout: 'ABC\n', stderr: 'e\n', truncated: false, durationMs: 0, outcome: 'exited' });
         });
@@ -73,7 +73,7 @@ describe('Spawner', { timeout: 30_000 }, () => {
             timeoutMs: 5000,
             memoryMb: 256,
             mode: 'bwrap',
-            launcher: new Spawner(sandboxIdentity()).launch,
+            launcher: new Spawner(sandboxIdentity()).launch
         });
         // the fourth is the directory listdir reads
         assert.equal(result.stdout, "['0', '1', '2', '3']\n");
@@ -91,7 +91,7 @@ describe('Spawner', { timeout: 30_000 }, () => {
                 launched.once('spawn', resolve);
                 launched.once('error', reject);
             }),
-            new Promise<void>((resolve) => launched.once('ready', () => resolve())),
+            new Promise<void>((resolve) => launched.once('ready', () => resolve()))
         ]);
         return { launched, pid, dir };
     }
@@ -104,7 +104,8 @@ describe('Spawner', { timeout: 30_000 }, () => {
             assert.match((await status(parent)).Uid!, /^65534\s/);
             assert.match(await readFile(`/proc/${parent}/cmdline`, 'utf8'), /^\/usr\/bin\/python3\0/);
             assert.equal(await readFile(`/proc/${parent}/environ`, 'utf8'), '');
-        } finally {
+        }
+        finally {
             process.kill(-pid, 'SIGKILL');
             await new Promise((resolve) => launched.once('close', resolve));
             await removeJobDir(dir);

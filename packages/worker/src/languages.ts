@@ -73,7 +73,7 @@ function baseLimits(timeoutMs: number, memoryMb: number): Rlimits {
         nproc: 64,
         fileSizeBytes: 16 * MiB,
         openFiles: 64,
-        addressSpaceBytes: memoryMb * MiB,
+        addressSpaceBytes: memoryMb * MiB
     };
 }
 
@@ -82,7 +82,8 @@ function firstExecutable(candidates: readonly string[]): string {
         try {
             accessSync(candidate, constants.X_OK);
             return candidate;
-        } catch {
+        }
+        catch {
             // try the next one
         }
     }
@@ -111,7 +112,7 @@ function buildTable(): Record<Language, LanguageSpec> {
             versionArgs: ['--version'],
             parseVersion: (out) => /Python (\S+)/.exec(out)?.[1],
             limits: baseLimits,
-            forkServer: 'zygote.py',
+            forkServer: 'zygote.py'
         },
         javascript: {
             language: 'javascript',
@@ -122,7 +123,7 @@ function buildTable(): Record<Language, LanguageSpec> {
                 node.interpreter,
                 '--v8-pool-size=2',
                 `--max-old-space-size=${nodeHeapMb(memoryMb)}`,
-                'main.js',
+                'main.js'
             ],
             versionArgs: ['--version'],
             parseVersion: (out) => /v?(\d+\.\d+\.\d+)/.exec(out)?.[1],
@@ -131,8 +132,8 @@ function buildTable(): Record<Language, LanguageSpec> {
                 // node's threads count against RLIMIT_NPROC
                 nproc: 128,
                 openFiles: 128,
-                addressSpaceBytes: (memoryMb + NODE_RESERVED_MB) * MiB,
-            }),
+                addressSpaceBytes: (memoryMb + NODE_RESERVED_MB) * MiB
+            })
         },
         bash: {
             language: 'bash',
@@ -142,8 +143,8 @@ function buildTable(): Record<Language, LanguageSpec> {
             command: () => [bash, 'main.sh'],
             versionArgs: ['--version'],
             parseVersion: (out) => /version (\d+\.\d+(?:\.\d+)?)/.exec(out)?.[1],
-            limits: baseLimits,
-        },
+            limits: baseLimits
+        }
     };
 }
 
@@ -171,7 +172,7 @@ function versionOf(spec: LanguageSpec): Promise<string | undefined> {
             { timeout: 5000, env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' } },
             (error, stdout, stderr) => {
                 resolve(error ? undefined : spec.parseVersion(`${stdout}\n${stderr}`));
-            },
+            }
         );
     });
 }
@@ -179,7 +180,7 @@ function versionOf(spec: LanguageSpec): Promise<string | undefined> {
 /** The languages whose interpreter answers its version command on this host. */
 export async function discoverLanguages(): Promise<Array<{ language: Language; version: string }>> {
     const found = await Promise.all(
-        LANGUAGES.map(async (language) => ({ language, version: await versionOf(getLanguage(language)) })),
+        LANGUAGES.map(async (language) => ({ language, version: await versionOf(getLanguage(language)) }))
     );
     return found.filter((entry): entry is { language: Language; version: string } => entry.version !== undefined);
 }

@@ -43,7 +43,8 @@ function readNumber(file: string, key?: string): number | undefined {
         }
         const match = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
         return match ? Number(match[1]) : undefined;
-    } catch {
+    }
+    catch {
         return undefined;
     }
 }
@@ -51,7 +52,8 @@ function readNumber(file: string, key?: string): number | undefined {
 function pidsIn(dir: string): number[] {
     try {
         return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    } catch {
+    }
+    catch {
         return [];
     }
 }
@@ -95,7 +97,8 @@ export class JobCgroup {
         for (const dir of this.#dirs) {
             try {
                 await killAndRemove(dir, this.#version);
-            } catch (error) {
+            }
+            catch (error) {
                 process.emitWarning(`cannot remove cgroup ${dir}: ${(error as Error).message}`);
             }
         }
@@ -113,17 +116,21 @@ async function killAndRemove(dir: string, version: 1 | 2): Promise<void> {
             try {
                 rmdirSync(dir);
                 return;
-            } catch (error) {
+            }
+            catch (error) {
                 // EBUSY: a process still exiting
                 if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > deadline) throw error;
             }
-        } else if (version === 2 && round === 0 && existsSync(path.join(dir, 'cgroup.kill'))) {
+        }
+        else if (version === 2 && round === 0 && existsSync(path.join(dir, 'cgroup.kill'))) {
             write(path.join(dir, 'cgroup.kill'), '1');
-        } else {
+        }
+        else {
             for (const pid of pids) {
                 try {
                     process.kill(pid, 'SIGKILL');
-                } catch {
+                }
+                catch {
                     // gone already
                 }
             }
@@ -174,7 +181,8 @@ export class CgroupHost {
                     host.create({ memoryBytes: 64 * 1024 * 1024, pids: 8 }).remove().catch(() => undefined);
                     return host;
                 }
-            } catch (error) {
+            }
+            catch (error) {
                 reasons.push((error as Error).message);
             }
         }
@@ -202,7 +210,8 @@ export class CgroupHost {
                     write(path.join(memory, 'memory.memsw.limit_in_bytes'), memoryBytes);
                 }
                 write(path.join(pids, 'pids.max'), String(limits.pids));
-            } else {
+            }
+            else {
                 const [dir] = dirs as [string];
                 write(path.join(dir, 'memory.max'), memoryBytes);
                 if (existsSync(path.join(dir, 'memory.swap.max'))) {
@@ -216,11 +225,13 @@ export class CgroupHost {
                 }
             }
             return group;
-        } catch (cause) {
+        }
+        catch (cause) {
             for (const dir of made) {
                 try {
                     rmdirSync(dir);
-                } catch {
+                }
+                catch {
                     // left for the sweep
                 }
             }

@@ -78,7 +78,8 @@ function defaultLimitsMethod(): LimitsMethod {
         try {
             accessSync(DASH, constants.X_OK);
             limitsMethod = 'ulimit';
-        } catch {
+        }
+        catch {
             limitsMethod = 'prlimit';
         }
     }
@@ -94,7 +95,7 @@ function ulimitScript(limits: Rlimits): string {
         `-n ${limits.openFiles}`,
         `-v ${Math.floor(limits.addressSpaceBytes / 1024)}`,
         // no core files: they would fill the job directory or reach the host's core handler
-        '-c 0',
+        '-c 0'
     ];
     return [...set.map((flags) => `ulimit ${flags}`), READY_SCRIPT].join(' && ');
 }
@@ -108,7 +109,7 @@ function prlimitArgs(limits: Rlimits): string[] {
         `--nofile=${limits.openFiles}`,
         `--as=${limits.addressSpaceBytes}`,
         '--core=0', // no core files, as in ulimitScript
-        '--',
+        '--'
     ];
 }
 
@@ -141,7 +142,7 @@ function bwrapArgs(jobDir: string, spec: LanguageSpec, diskBytes: number): strin
         '--symlink', 'usr/lib', '/lib',
         '--symlink', 'usr/lib64', '/lib64',
         '--symlink', 'usr/bin', '/bin',
-        '--symlink', 'usr/sbin', '/sbin',
+        '--symlink', 'usr/sbin', '/sbin'
     ];
     for (const extra of spec.extraReadOnlyPaths) {
         args.push('--ro-bind', extra, extra);
@@ -160,7 +161,7 @@ function bwrapArgs(jobDir: string, spec: LanguageSpec, diskBytes: number): strin
         '--remount-ro', '/',
         '--chdir', SANDBOX_WORKDIR,
         '--seccomp', String(SECCOMP_FD),
-        '--',
+        '--'
     );
     return args;
 }
@@ -183,7 +184,8 @@ export function findBwrap(): string | undefined {
             accessSync(candidate, constants.X_OK);
             bwrapFound = { searched, at: candidate };
             return candidate;
-        } catch {
+        }
+        catch {
             // not here
         }
     }
@@ -195,7 +197,8 @@ function joinShell(): string {
         try {
             accessSync(shell, constants.X_OK);
             return shell;
-        } catch {
+        }
+        catch {
             // try the next one
         }
     }
@@ -215,7 +218,7 @@ export function buildInvocation(
     spec: LanguageSpec,
     limits: Rlimits,
     memoryMb: number,
-    extras: InvocationExtras = {},
+    extras: InvocationExtras = {}
 ): Invocation {
     const inner = [...limitsWrapper(limits), ...spec.command(memoryMb)];
     let invocation: Invocation;
@@ -224,12 +227,13 @@ export function buildInvocation(
         // environment it was given, readable by the program at /proc/1/environ.
         const args = [...bwrapArgs(jobDir, spec, extras.diskBytes ?? TMP_SIZE_BYTES), ...inner];
         invocation = { file: bwrap, args, env: {}, cwd: '/', seccomp: seccompFilter() };
-    } else {
+    }
+    else {
         invocation = {
             file: inner[0]!,
             args: inner.slice(1),
             env: { PATH, HOME: jobDir, LANG },
-            cwd: jobDir,
+            cwd: jobDir
         };
     }
     const procs = extras.cgroupProcs ?? [];
@@ -240,6 +244,6 @@ export function buildInvocation(
     return {
         ...invocation,
         file: shell,
-        args: ['-c', JOIN_SCRIPT, 'sh', ...procs, '--', invocation.file, ...invocation.args],
+        args: ['-c', JOIN_SCRIPT, 'sh', ...procs, '--', invocation.file, ...invocation.args]
     };
 }

@@ -45,7 +45,7 @@ export {
     DEFAULT_CGROUP_ROOT,
     JobCgroup,
     type CgroupHostOptions,
-    type JobCgroupLimits,
+    type JobCgroupLimits
 } from './cgroups.js';
 export { BLOCKED_SYSCALLS, seccompFilter } from './seccomp.js';
 export { sweepStaleJobDirs } from './stale-job-dirs.js';

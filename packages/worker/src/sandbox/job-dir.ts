@@ -27,7 +27,8 @@ export function jobDirCreator(): string {
         let namespace = 'x';
         try {
             namespace = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'x';
-        } catch {
+        }
+        catch {
             // no /proc: only the age tells a stale directory
         }
         creator = `${namespace}.${process.pid}`;
@@ -44,7 +45,8 @@ export async function createJobDir(fileName: string, code: string): Promise<stri
     let dir: string;
     try {
         dir = await mkdtemp(path.join(os.tmpdir(), `${JOB_DIR_PREFIX}${jobDirCreator()}-`));
-    } catch (cause) {
+    }
+    catch (cause) {
         throw new SandboxStartError('cannot create the job directory', { cause });
     }
     try {
@@ -57,14 +59,16 @@ export async function createJobDir(fileName: string, code: string): Promise<stri
             if (owner) {
                 await file.chown(owner.uid, owner.gid);
             }
-        } finally {
+        }
+        finally {
             await file.close();
         }
         if (owner) {
             await lchown(dir, owner.uid, owner.gid);
         }
         return dir;
-    } catch (cause) {
+    }
+    catch (cause) {
         await removeJobDir(dir).catch(() => undefined);
         throw new SandboxStartError('cannot prepare the job directory', { cause });
     }
@@ -89,7 +93,8 @@ async function makeWritable(dir: string): Promise<void> {
 export async function removeJobDir(dir: string): Promise<void> {
     try {
         await rm(dir, { recursive: true, force: true, maxRetries: 2 });
-    } catch (error) {
+    }
+    catch (error) {
         if (!(await lstat(dir)).isDirectory()) {
             throw error;
         }

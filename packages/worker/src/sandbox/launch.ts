@@ -61,7 +61,7 @@ export const spawnDirectly: Launcher = (request) => {
         detached: true,
         // fd 4, when there is a filter: bwrap's --seccomp reads it
         stdio: invocation.seccomp ? ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],
-        ...request.identity,
+        ...request.identity
     });
     const streams = [child.stdin!, child.stdout!, child.stderr!, child.stdio[3] as Readable];
     for (const stream of streams) {

@@ -49,14 +49,15 @@ function withCgroupReport(result: RunResult, group: JobCgroup, memoryMb: number)
     return {
         ...report,
         stderr: stderr + note,
-        exitCode: report.outcome === 'exited' && report.exitCode === 0 ? 137 : report.exitCode,
+        exitCode: report.outcome === 'exited' && report.exitCode === 0 ? 137 : report.exitCode
     };
 }
 
 async function requireExecutable(file: string, what: string): Promise<void> {
     try {
         await access(file, constants.X_OK);
-    } catch (cause) {
+    }
+    catch (cause) {
         throw new SandboxStartError(`${what} is not available at ${file}`, { cause });
     }
 }
@@ -80,16 +81,17 @@ async function runForked(spec: RunSpec, language: LanguageSpec, limits: Rlimits,
             capBytes,
             limits,
             diskBytes: (spec.diskMb ?? TMP_SIZE_BYTES / MiB) * MiB,
-            cgroupProcs: group?.procsFiles ?? [],
+            cgroupProcs: group?.procsFiles ?? []
         });
         const result = await superviseLaunch((capBytes) => spawner.fork(request(capBytes)), 'cannot fork the job', {
             stdin: spec.stdin,
             timeoutMs: spec.timeoutMs,
             signal: spec.signal,
-            onOutput: spec.onOutput,
+            onOutput: spec.onOutput
         });
         return group ? withCgroupReport(result, group, spec.memoryMb) : result;
-    } finally {
+    }
+    finally {
         await group?.remove();
     }
 }
@@ -133,7 +135,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
         group = spec.cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
         const invocation = buildInvocation(spec.mode, bwrap, jobDir, language, limits, spec.memoryMb, {
             diskBytes: spec.diskMb === undefined ? undefined : spec.diskMb * MiB,
-            cgroupProcs: group?.procsFiles,
+            cgroupProcs: group?.procsFiles
         });
         const identity = sandboxIdentity();
         const result = await supervise(invocation, {
@@ -142,10 +144,11 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
             signal: spec.signal,
             onOutput: spec.onOutput,
             identity,
-            launcher: spec.launcher ?? defaultLauncher(identity) ?? spawnDirectly,
+            launcher: spec.launcher ?? defaultLauncher(identity) ?? spawnDirectly
         });
         return group ? withCgroupReport(result, group, spec.memoryMb) : result;
-    } finally {
+    }
+    finally {
         await group?.remove();
         await removeJobDir(jobDir).catch((error: unknown) => {
             process.emitWarning(`cannot remove job directory ${jobDir}: ${String(error)}`);

@@ -11,7 +11,7 @@ export const BLOCKED_SYSCALLS = [
     'reboot', 'swapon', 'swapoff', 'acct', 'quotactl', 'syslog', 'vhangup',
     'io_uring_setup', 'io_uring_enter', 'io_uring_register',
     // x86 only
-    'iopl', 'ioperm', 'uselib',
+    'iopl', 'ioperm', 'uselib'
 ] as const;
 
 /** A blocked system call's name. */
@@ -39,8 +39,8 @@ const X86_64: SeccompArch = {
         unshare: 272, perf_event_open: 298, fanotify_init: 300, open_by_handle_at: 304, setns: 308,
         process_vm_readv: 310, process_vm_writev: 311, kcmp: 312, finit_module: 313, kexec_file_load: 320,
         bpf: 321, userfaultfd: 323, io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427,
-        open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442,
-    },
+        open_tree: 428, move_mount: 429, fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442
+    }
 };
 
 /** From the kernel's asm-generic/unistd.h. */
@@ -54,8 +54,8 @@ const AARCH64: SeccompArch = {
         perf_event_open: 241, fanotify_init: 262, open_by_handle_at: 265, setns: 268, process_vm_readv: 270,
         process_vm_writev: 271, kcmp: 272, finit_module: 273, bpf: 280, userfaultfd: 282, kexec_file_load: 294,
         io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, open_tree: 428, move_mount: 429,
-        fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442,
-    },
+        fsopen: 430, fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442
+    }
 };
 
 /** The architectures the filter supports, by `process.arch`. */
@@ -112,7 +112,7 @@ export function seccompProgram(arch: SeccompArch): BpfInstruction[] {
     return [
         ...body.map((make, index) => make(denyAt, index)),
         { code: BPF_RET_K, jt: 0, jf: 0, k: SECCOMP_ALLOW },
-        { code: BPF_RET_K, jt: 0, jf: 0, k: SECCOMP_DENY },
+        { code: BPF_RET_K, jt: 0, jf: 0, k: SECCOMP_DENY }
     ];
 }
 
@@ -125,7 +125,8 @@ export function encodeProgram(program: readonly BpfInstruction[]): Buffer {
         if (little) {
             buffer.writeUInt16LE(insn.code, at);
             buffer.writeUInt32LE(insn.k >>> 0, at + 4);
-        } else {
+        }
+        else {
             buffer.writeUInt16BE(insn.code, at);
             buffer.writeUInt32BE(insn.k >>> 0, at + 4);
         }

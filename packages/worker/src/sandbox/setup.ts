@@ -19,7 +19,8 @@ export function setUpSandboxHost(options: { config: Config; cgroupRoot: string; 
     let cgroups: CgroupHost | undefined;
     try {
         cgroups = CgroupHost.open({ root: options.cgroupRoot, identity: sandboxIdentity() });
-    } catch (error) {
+    }
+    catch (error) {
         if (!(error instanceof CgroupsUnavailableError)) {
             throw error;
         }

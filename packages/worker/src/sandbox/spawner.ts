@@ -66,7 +66,7 @@ export class Spawner {
             cwd: '/',
             env: {},
             stdio: ['pipe', 'pipe', 'inherit'],
-            ...identity,
+            ...identity
         });
         this.#child.stdout!.setEncoding('utf8');
         this.#child.stdout!.on('data', (text: string) => this.#onData(text));
@@ -154,7 +154,7 @@ export class Spawner {
             cap: request.capBytes,
             limits: request.limits,
             disk: request.diskBytes,
-            cgroups: request.cgroupProcs,
+            cgroups: request.cgroupProcs
         });
         return launched;
     }
@@ -172,7 +172,8 @@ export class Spawner {
             let message: Message;
             try {
                 message = JSON.parse(line) as Message;
-            } catch {
+            }
+            catch {
                 this.#fail(new Error(`the spawner said something unexpected: ${line.slice(0, 200)}`));
                 this.#child.kill('SIGKILL');
                 return;
@@ -188,16 +189,21 @@ export class Spawner {
         }
         if ('pid' in message) {
             launched.emit('spawn', message.pid);
-        } else if ('error' in message) {
+        }
+        else if ('error' in message) {
             this.#forget(message.id);
             launched.emit('error', new SandboxStartError(message.error));
-        } else if ('data' in message) {
+        }
+        else if ('data' in message) {
             launched.emit('data', message.fd === 1 ? 'stdout' : 'stderr', Buffer.from(message.data, 'base64'));
-        } else if ('ready' in message) {
+        }
+        else if ('ready' in message) {
             launched.emit('ready');
-        } else if ('exit' in message) {
+        }
+        else if ('exit' in message) {
             launched.emit('exit', message.exit);
-        } else if ('closed' in message) {
+        }
+        else if ('closed' in message) {
             this.#forget(message.id);
             launched.emit('close', { stdout: message.dropped[0], stderr: message.dropped[1] });
         }
@@ -244,7 +250,8 @@ export function defaultSpawner(identity: { uid: number; gid: number } | undefine
         try {
             accessSync(SPAWNER_PYTHON, constants.X_OK);
             usable = true;
-        } catch {
+        }
+        catch {
             usable = false;
         }
     }

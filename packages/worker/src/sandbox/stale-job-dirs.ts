@@ -16,7 +16,8 @@ function isAlive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;
-    } catch (error) {
+    }
+    catch (error) {
         // EPERM: it exists, as another user
         return (error as NodeJS.ErrnoException).code === 'EPERM';
     }
@@ -63,7 +64,7 @@ export async function sweepStaleJobDirs(dir: string = os.tmpdir()): Promise<stri
         }
         await removeJobDir(full).then(
             () => removed.push(full),
-            () => undefined,
+            () => undefined
         );
     }
     return removed;

@@ -22,7 +22,7 @@ export interface SuperviseOptions {
 
 function guarded(
     onOutput: SuperviseOptions['onOutput'],
-    stream: OutputStream,
+    stream: OutputStream
 ): ((text: string) => void) | undefined {
     if (!onOutput) {
         return undefined;
@@ -30,7 +30,8 @@ function guarded(
     return (text) => {
         try {
             onOutput(stream, text);
-        } catch (error) {
+        }
+        catch (error) {
             process.emitWarning(`sandbox onOutput callback threw: ${String(error)}`);
         }
     };
@@ -39,7 +40,8 @@ function guarded(
 function killGroup(pid: number): void {
     try {
         process.kill(-pid, 'SIGKILL');
-    } catch {
+    }
+    catch {
         // the group is already gone
     }
 }
@@ -68,7 +70,7 @@ class Supervision {
         this.#options = options;
         this.#output = {
             stdout: new CappedOutput(OUTPUT_CAP_BYTES, guarded(options.onOutput, 'stdout')),
-            stderr: new CappedOutput(OUTPUT_CAP_BYTES, guarded(options.onOutput, 'stderr')),
+            stderr: new CappedOutput(OUTPUT_CAP_BYTES, guarded(options.onOutput, 'stderr'))
         };
         this.#deadline = setTimeout(() => this.#stop('timed_out'), options.timeoutMs);
         options.signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -123,7 +125,8 @@ class Supervision {
         this.#grace ??= setTimeout(() => {
             if (this.#process.kill) {
                 this.#process.kill();
-            } else if (this.#pid !== undefined) {
+            }
+            else if (this.#pid !== undefined) {
                 killGroup(this.#pid);
             }
             this.#process.abandon();
@@ -139,7 +142,8 @@ class Supervision {
     #killGroupWhenArmed(): void {
         if (this.#process.kill) {
             this.#process.kill();
-        } else if (this.#pid !== undefined && (this.#ready || this.#exited !== undefined)) {
+        }
+        else if (this.#pid !== undefined && (this.#ready || this.#exited !== undefined)) {
             killGroup(this.#pid);
         }
     }
@@ -159,7 +163,7 @@ class Supervision {
             stderr: stderr.text,
             truncated: stdout.truncated || stderr.truncated,
             durationMs: Math.round((this.#exited?.at ?? performance.now()) - this.#started),
-            outcome: this.#outcome,
+            outcome: this.#outcome
         });
     }
 
@@ -195,14 +199,15 @@ export function supervise(invocation: Invocation, options: SuperviseOptions): Pr
 export function superviseLaunch(
     launch: (capBytes: number) => LaunchedProcess,
     failure: string,
-    options: Omit<SuperviseOptions, 'launcher' | 'identity'>,
+    options: Omit<SuperviseOptions, 'launcher' | 'identity'>
 ): Promise<RunResult> {
     return new Promise((resolve, reject) => {
         let launched: LaunchedProcess;
         try {
             // One byte past the cap marks the output cut even when the pipes never close.
             launched = launch(OUTPUT_CAP_BYTES + 1);
-        } catch (cause) {
+        }
+        catch (cause) {
             reject(new SandboxStartError(failure, { cause }));
             return;
         }
