@@ -22,6 +22,7 @@ describe('loadConfig()', () => {
             assert.equal(config.refreshTokenTtl, 7 * 86400);
             assert.deepEqual(config.rateLimit, { user: 600, ip: 300, auth: 10 });
             assert.equal(config.sandbox, 'bwrap');
+            assert.equal(config.sandboxMode, 'forkserver');
             assert.equal(config.logLevel, 'info');
             assert.equal(config.jobsMaxActivePerUser, 20);
             assert.equal(config.sandboxDiskMb, 64);

@@ -112,8 +112,9 @@ for (const mode of ['bwrap', 'none'] as const) {
 
         it('passes stdin and closes it', async () => {
             const code = 'import sys\nprint(sys.stdin.read().upper(), end="")';
-            assert.equal((await run(mode, { language: 'python', code, stdin: 'abc\n' })).stdout, 'ABC\n');
-            assert.equal((await run(mode, { language: 'bash', code: 'cat; echo done' })).stdout, 'done\n');
+            // A generous limit: on a loaded machine the start alone may take seconds, and a stdin never closed would still fail.
+            assert.equal((await run(mode, { language: 'python', code, stdin: 'abc\n', timeoutMs: 30_000 })).stdout, 'ABC\n');
+            assert.equal((await run(mode, { language: 'bash', code: 'cat; echo done', timeoutMs: 30_000 })).stdout, 'done\n');
         });
 
         it('kills the program and its grandchildren at the timeout', async () => {

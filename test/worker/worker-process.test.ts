@@ -195,8 +195,9 @@ describe('collab-worker process', { skip: onPglite && 'needs PostgreSQL (several
 
     it('retries a sandbox that cannot start 3 times with backoff, then ends the job with error', async () => {
         await Promise.all(inProcess.splice(0).map((worker) => worker.close()));
-        // A TMPDIR under a regular file: the job directory cannot be made, a SandboxStartError (tsx must not cache there).
-        const a = await spawnWorker({ TMPDIR: '/etc/hostname/collab', TSX_DISABLE_CACHE: '1' });
+        // A TMPDIR under a regular file: the job directory, which a fresh start makes, cannot be made, a SandboxStartError
+        // (tsx must not cache there). A forked job needs no job directory: its fork failures are tested in forkserver tests.
+        const a = await spawnWorker({ TMPDIR: '/etc/hostname/collab', TSX_DISABLE_CACHE: '1', COLLAB_SANDBOX_MODE: 'fresh' });
         const started = Date.now();
         const id = await submit('print(1)');
         const job = await ended(id, 20_000);

@@ -23,7 +23,7 @@ export interface Config {
     refreshTokenTtl: number;
     rateLimit: { user: number; ip: number; auth: number };
     sandbox: 'bwrap' | 'none';
-    /** How each bwrap sandbox is made (`COLLAB_SANDBOX_MODE`, default `fresh`): forked from a fork server per language (python), or started afresh. */
+    /** How each bwrap sandbox is made (`COLLAB_SANDBOX_MODE`, default `forkserver`): forked from a fork server per language (python), or started afresh. */
     sandboxMode: 'forkserver' | 'fresh';
     /** Jobs one user may have queued or running at once; the next submit is 429 (`JOBS_MAX_ACTIVE_PER_USER`, default 20). */
     jobsMaxActivePerUser: number;
@@ -137,7 +137,7 @@ const schema = Joi.object<Env>({
     RATE_LIMIT_AUTH: Joi.number().integer().min(1).default(10),
     COLLAB_SANDBOX: Joi.string().default('bwrap')
         .when('NODE_ENV', { is: 'production', then: Joi.valid('bwrap'), otherwise: Joi.valid('bwrap', 'none') }),
-    COLLAB_SANDBOX_MODE: Joi.string().valid('forkserver', 'fresh').default('fresh'),
+    COLLAB_SANDBOX_MODE: Joi.string().valid('forkserver', 'fresh').default('forkserver'),
     JOBS_MAX_ACTIVE_PER_USER: Joi.number().integer().min(1).default(20),
     SANDBOX_DISK_MB: Joi.number().integer().min(1).max(64 * 1024).default(64),
     LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
