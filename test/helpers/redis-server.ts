@@ -43,6 +43,16 @@ export class RedisServer {
         }, 10_000, 'redis-server to answer');
     }
 
+    /** Freezes this redis-server (SIGSTOP): connections stay open and nothing answers, as when Redis hangs. */
+    pause(): void {
+        this.#child?.kill('SIGSTOP');
+    }
+
+    /** Lets a paused redis-server go on (SIGCONT). */
+    resume(): void {
+        this.#child?.kill('SIGCONT');
+    }
+
     /** Stops this redis-server (by its PID) and waits until it is gone. */
     async stop(): Promise<void> {
         const child = this.#child;

@@ -10,8 +10,9 @@ import { pino } from 'pino';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { COUNTER_TIMEOUT_MS } from '../../packages/server/src/plugins/rate-limit.js';
 import { RedisServer } from '../helpers/redis-server.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
 const PASSWORD = 'correct horse battery';
@@ -214,12 +215,15 @@ describe('rate limits when Redis is down', () => {
     const BACK = 'rate limits: Redis answers again';
     let redis: RedisServer;
     let t: TestServer;
+    let hung: TestUser;
     before(async () => {
         redis = await RedisServer.reserve();
         const stream = new Writable({ write: (chunk, _encoding, done) => (logs.push(String(chunk)), done()) });
         t = await startTestServer({ env: { REDIS_URL: redis.url, RATE_LIMIT_USER: '1', RATE_LIMIT_IP: '1', RATE_LIMIT_AUTH: '1' }, logger: pino(loggerOptions('info', 'collab-test'), stream) });
+        hung = await t.user('hung');        // while the limits are open: RATE_LIMIT_AUTH would refuse its login later
     });
     after(async () => {
+        redis.resume();
         await redis.start();            // the event bus closes its subscriber only once Redis answers
         await t.stop();
         await redis.stop();
@@ -243,5 +247,21 @@ describe('rate limits when Redis is down', () => {
         await until(async () => (await badLogin(t.server, '10.8.0.1')).statusCode === 429, 15_000, 'the auth limit');
         assert.equal(said(BACK), 1);
         assert.equal(said(DOWN), 1);
+    });
+
+    it('lets requests through, after a short wait, when Redis hangs with its connections open', async () => {
+        const user = hung;
+        await until(async () => (await me(t.server, user.access)).statusCode === 429, 15_000, 'the per-user limit');
+        redis.pause();
+        try {
+            const started = Date.now();
+            assert.equal((await me(t.server, user.access)).statusCode, 200);
+            assert.ok(Date.now() - started < COUNTER_TIMEOUT_MS + 1_000, `answered after ${Date.now() - started} ms`);
+        }
+        finally {
+            redis.resume();
+        }
+
+        await until(async () => (await me(t.server, user.access)).statusCode === 429, 15_000, 'the per-user limit again');
     });
 });

@@ -3,6 +3,9 @@ import type { Plugin, Request, RequestRoute, ResponseObject } from '@hapi/hapi';
 
 import { FixedWindowCounter } from './rate-limit-window.js';
 
+/** How long a request waits for its count before it goes through unlimited. */
+export const COUNTER_TIMEOUT_MS = 500;
+
 /** Every limit counts requests per minute. */
 export const WINDOW_MS = 60_000;
 
@@ -68,6 +71,8 @@ export const rateLimitPlugin: Plugin<void> = {
             lazyConnect: true,
             enableOfflineQueue: false,
             maxRetriesPerRequest: 1,
+            // A Redis that hangs with its connection open must not hang every request: fail open instead.
+            commandTimeout: COUNTER_TIMEOUT_MS,
             enableAutoPipelining: true
         });
         client.on('error', () => {});       // the counter reports outages once, not per retry
