@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { Redis } from 'ioredis';
-import type { JobUpdate } from '@collab/protocol';
+import type { Job, JobUpdate } from '@collab/protocol';
 import { EventBus, jobKeys, parseJobUpdate } from '@collab/core';
 import type { EventEnvelope } from '@collab/sdk';
 import { startWorker, type WorkerHandle } from '@collab/worker';
@@ -22,23 +22,8 @@ chmodSync(privateTmp, 0o711);
 process.env.TMPDIR = privateTmp;
 after(() => rmSync(privateTmp, { recursive: true, force: true }));
 
-interface JobBody {
-    job_id: string;
-    status: string;
-    attempts: number;
-    exit_code: number | null;
-    stdout: string;
-    stderr: string;
-    truncated: boolean;
-    duration_ms: number | null;
-    started_at: string | null;
-    finished_at: string | null;
-    error: string | null;
-}
-
 const SECRET_ENV = { DATABASE_URL_MARKER: 'postgres://secret-marker@db/collab', COLLAB_SECRET_MARKER: 'jwt-secret-marker-value' };
 
-/** Jobs through the API and a real worker in this process, sandboxed with bubblewrap. */
 // A forked job's PID 1 is not dumpable, so its environ is not even readable; a fresh job's is empty.
 const PRINT_ENVIRONMENT = `import os
 print(os.environ)
@@ -48,6 +33,7 @@ except PermissionError:
     print("/proc/1/environ is not readable")
 print(sorted(os.environ))`;
 
+/** Jobs through the API and a real worker in this process, sandboxed with bubblewrap. */
 describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
     let t: TestServer;
     let worker: WorkerHandle;
@@ -59,7 +45,7 @@ describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
         assert.equal(res.statusCode, 202, res.payload);
         return (res.result as { job_id: string }).job_id;
     };
-    const get = async (user: TestUser, id: string) => (await t.call('GET', `/api/jobs/${id}/`, { token: user.access })).result as JobBody;
+    const get = async (user: TestUser, id: string) => (await t.call('GET', `/api/jobs/${id}/`, { token: user.access })).result as Job;
     const finished = (user: TestUser, id: string, timeoutMs = 20_000) => until(async () => {
         const job = await get(user, id);
         return !['queued', 'running'].includes(job.status) && job;

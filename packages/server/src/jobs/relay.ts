@@ -3,7 +3,7 @@ import type { Server } from '@hapi/hapi';
 import type { Nes } from '@hapi/nes';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import { CloseCode, JOB_ID_PATTERN, type JobUpdate } from '@collab/protocol';
+import { JOB_ID_PATTERN, type JobUpdate } from '@collab/protocol';
 import { Job, jobKeys, parseJobUpdate } from '@collab/core';
 
 import type { Connection, JobSubscription } from '../realtime/connection.js';
@@ -137,14 +137,7 @@ async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socke
         throw Boom.unauthorized('Connection requires authentication');
     }
 
-    const verdict = connection.limiter.check();
-    if (verdict !== 'ok') {
-        if (verdict === 'close') {
-            connection.close(CloseCode.policy, 'rate limit exceeded');
-        }
-
-        throw Boom.tooManyRequests('Rate limit exceeded: slow down');
-    }
+    connection.countMessage();
 
     const max = server.plugins['collab-realtime'].settings.maxSubscriptions;
     const claim = connection.claim(path, max);

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 
+import Boom from '@hapi/boom';
 import type { WebSocket } from 'ws';
 import { CloseCode, type Role } from '@collab/protocol';
 
@@ -98,6 +99,24 @@ export abstract class Connection {
     /** False once closing. */
     get open(): boolean {
         return !this.closing && this.ws.readyState === 1;
+    }
+
+    /**
+     * Counts one message the client sent (a nes subscribe or request) against
+     * the socket's rate limit: throws 429 past it, and closes the socket (1008)
+     * when the client keeps going.
+     */
+    countMessage(): void {
+        const verdict = this.limiter.check();
+        if (verdict === 'ok') {
+            return;
+        }
+
+        if (verdict === 'close') {
+            this.close(CloseCode.policy, 'rate limit exceeded');
+        }
+
+        throw Boom.tooManyRequests('Rate limit exceeded: slow down');
     }
 
     /** Writes a text frame; closes the socket when the client does not keep up. */

@@ -1,7 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import NesModule, { type Nes } from '@hapi/nes';
-import { CloseCode, MAX_FRAME_BYTES } from '@collab/protocol';
+import { MAX_FRAME_BYTES } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
 import { workspaceAccess } from '../access.js';
@@ -142,14 +142,7 @@ async function subscribe(server: Server, hub: Hub, settings: RealtimeSettings, s
         throw Boom.unauthorized('Connection requires authentication');
     }
 
-    const verdict = connection.limiter.check();
-    if (verdict !== 'ok') {
-        if (verdict === 'close') {
-            connection.close(CloseCode.policy, 'rate limit exceeded');
-        }
-
-        throw Boom.tooManyRequests('Rate limit exceeded: slow down');
-    }
+    connection.countMessage();
 
     const id = /^\d{1,10}$/.test(params.id ?? '') ? Number(params.id) : 0;
     const since = params.seq === undefined ? undefined : /^\d{1,15}$/.test(params.seq) ? Number(params.seq) : NaN;

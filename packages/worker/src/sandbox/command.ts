@@ -126,12 +126,16 @@ export function limitsWrapper(limits: Rlimits, method: LimitsMethod = defaultLim
     return [...prlimitArgs(limits), '/bin/sh', '-c', READY_SCRIPT, 'sh'];
 }
 
-function bwrapArgs(jobDir: string, spec: LanguageSpec, diskBytes: number): string[] {
+/**
+ * The sandbox every program and fork server starts in: all namespaces
+ * unshared, an environment of PATH, HOME and LANG only, the system read-only
+ * (`/usr` and the language's own paths), `/proc` and `/dev`. Callers add
+ * their writable area, the final remounts and the command.
+ */
+export function baseSandboxArgs(spec: LanguageSpec): string[] {
     const args = [
         '--unshare-all',
-        // an explicit user namespace, so nested ones can be refused (`unshare -U` fails)
         '--unshare-user',
-        '--disable-userns',
         '--die-with-parent',
         '--new-session',
         '--clearenv',
@@ -147,9 +151,14 @@ function bwrapArgs(jobDir: string, spec: LanguageSpec, diskBytes: number): strin
     for (const extra of spec.extraReadOnlyPaths) {
         args.push('--ro-bind', extra, extra);
     }
+    args.push('--proc', '/proc', '--dev', '/dev');
+    return args;
+}
+
+function bwrapArgs(jobDir: string, spec: LanguageSpec, diskBytes: number): string[] {
+    // An explicit user namespace (--unshare-user), so nested ones can be refused (`unshare -U` fails).
+    const args = ['--disable-userns', ...baseSandboxArgs(spec)];
     args.push(
-        '--proc', '/proc',
-        '--dev', '/dev',
         // One size-capped tmpfs is all the program can write: the working directory, with /tmp in it.
         '--size', String(diskBytes), '--tmpfs', SANDBOX_WORKDIR,
         '--perms', '1777', '--dir', SANDBOX_TMP,

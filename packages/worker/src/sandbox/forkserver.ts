@@ -1,7 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 
 import { getLanguage, LANGUAGES, type LanguageSpec, type Rlimits } from '../languages.js';
-import { SANDBOX_TMP, SANDBOX_WORKDIR } from './command.js';
+import { baseSandboxArgs, SANDBOX_TMP, SANDBOX_WORKDIR } from './command.js';
 import { pythonSource } from './python-files.js';
 import { seccompFilter } from './seccomp.js';
 import { sandboxIdentity } from './job-dir.js';
@@ -12,8 +12,6 @@ export type SandboxStart = 'forkserver' | 'fresh';
 
 /** The descriptor on which bwrap reads the fork server's program (--ro-bind-data). */
 const SCRIPT_FD = 4;
-
-const PATH = '/usr/local/bin:/usr/bin:/bin';
 
 /**
  * Starts the interpreter without the PWD bwrap exports, so its environment
@@ -42,27 +40,8 @@ function shell(): string {
  * namespaces: each job's child makes its own and installs the filter itself.
  */
 function serverArgs(spec: LanguageSpec): string[] {
-    const args = [
-        '--unshare-all',
-        '--unshare-user',
-        '--die-with-parent',
-        '--new-session',
-        '--clearenv',
-        '--setenv', 'PATH', PATH,
-        '--setenv', 'HOME', SANDBOX_WORKDIR,
-        '--setenv', 'LANG', 'C.UTF-8',
-        '--ro-bind', '/usr', '/usr',
-        '--symlink', 'usr/lib', '/lib',
-        '--symlink', 'usr/lib64', '/lib64',
-        '--symlink', 'usr/bin', '/bin',
-        '--symlink', 'usr/sbin', '/sbin'
-    ];
-    for (const extra of spec.extraReadOnlyPaths) {
-        args.push('--ro-bind', extra, extra);
-    }
+    const args = baseSandboxArgs(spec);
     args.push(
-        '--proc', '/proc',
-        '--dev', '/dev',
         '--dir', SANDBOX_WORKDIR,
         '--ro-bind-data', String(SCRIPT_FD), `${SANDBOX_WORKDIR}/${spec.fileName}`,
         '--symlink', SANDBOX_TMP, '/tmp',
