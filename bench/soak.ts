@@ -25,6 +25,7 @@ import { createTestDatabase } from '../test/helpers/database.js';
 import { cleanRedis } from '../test/helpers/server.js';
 import { clusterEnv } from '../test/realtime/processes.js';
 import type { ChurnSpec, StayReport, StaySpec } from './soak-clients.js';
+import { Publisher } from './soak-publisher.js';
 
 const { values: args } = parseArgs({
     options: {
@@ -191,61 +192,6 @@ async function redisSubscriptions(redis: Redis, prefix: string): Promise<{ chann
     return { channels: channels.length, subscribers };
 }
 
-/** Publishes `RATE` events/s round-robin over the workspaces through the REST route; counts them per workspace. */
-class Publisher {
-    readonly published = new Map<number, number>();
-    failed = 0;
-    unexpectedSeq = 0;
-    private running = true;
-    private readonly done: Promise<void>;
-
-    constructor(private readonly server: ServerProcess, private readonly token: string, private readonly workspaces: number[]) {
-        this.done = this.run();
-    }
-
-    async stop(): Promise<void> {
-        this.running = false;
-        await this.done;
-    }
-
-    private async run(): Promise<void> {
-        const started = performance.now();
-        const inFlight = new Set<Promise<void>>();
-        let sent = 0;
-        while (this.running) {
-            const due = Math.floor(((performance.now() - started) / 1000) * RATE);
-            for (; sent < due; sent++) {
-                const workspaceId = this.workspaces[sent % this.workspaces.length]!;
-                const work = this.publish(workspaceId, sent).finally(() => inFlight.delete(work));
-                inFlight.add(work);
-            }
-
-            await sleep(20);
-        }
-
-        await Promise.all(inFlight);
-    }
-
-    private async publish(workspaceId: number, n: number): Promise<void> {
-        try {
-            const res = await this.server.http('POST', `/api/projects/workspaces/${workspaceId}/events/`, this.token, { event: 'soak', payload: { n, t: Date.now() } });
-            if (res.status !== 202) {
-                this.failed++;
-                return;
-            }
-
-            const count = (this.published.get(workspaceId) ?? 0) + 1;
-            this.published.set(workspaceId, count);
-            if (res.json.seq !== count) {
-                this.unexpectedSeq++;
-            }
-        }
-        catch {
-            this.failed++;
-        }
-    }
-}
-
 function resourcesDiff(before: ServerStats, after: ServerStats) {
     const keys = new Set([...Object.keys(before.resources), ...Object.keys(after.resources)]);
     const growth: Record<string, number> = {};
@@ -319,7 +265,7 @@ async function main(): Promise<void> {
             child.send({ type: 'churn', specs: churners.filter((_, i) => i % CLIENT_PROCESSES === n) });
             await next(child, 'churning');
         }));
-        const publisher = new Publisher(server, owner.access, workspaces);
+        const publisher = new Publisher(RATE, server, owner.access, workspaces);
         const started = Date.now();
         const samples: Array<{ s: number; rssMiB: number; heapMiB: number; lagP99Ms: number; sockets: number }> = [];
         while (Date.now() - started < MINUTES * 60_000) {
