@@ -28,7 +28,7 @@ async function startRedis(port: number): Promise<Child> {
     const child = run('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null });
     probe.on('error', () => undefined);
-    await until(async () => probe.connect().then(() => true, () => false), 10_000, 'redis-server to listen');
+    await until(async () => probe.connect().then(() => true).catch(() => false), 10_000, 'redis-server to listen');
     probe.disconnect();
     return child;
 }

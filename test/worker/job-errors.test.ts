@@ -21,11 +21,7 @@ interface Row {
     error: string | null;
 }
 
-/**
- * What a real run leaves in `error` and in the output (DESIGN §4). The runs use
- * COLLAB_SANDBOX=none: what is tested is the worker's store and retries, not the
- * sandbox, and the programs are the test's own.
- */
+/** What a real run, in the real sandbox, leaves in `error` and in the output (DESIGN §4). */
 describe('job results and errors of real runs', () => {
     let config: Config;
     let database: TestDatabase;
@@ -48,7 +44,7 @@ describe('job results and errors of real runs', () => {
     }, timeoutMs, `job ${id} to end`);
 
     before(async () => {
-        config = testConfig({ COLLAB_SANDBOX: 'none' });
+        config = testConfig();
         database = await createTestDatabase();
         [{ id: userId }] = await database.db('users').insert({ email: 'errors@example.com', password_hash: 'x' }).returning('id');
         queue = new Queue(JOB_QUEUE_NAME, { connection: { url: REDIS_URL }, prefix: jobKeys(config.redisPrefix).bullPrefix });
