@@ -76,6 +76,20 @@ def filter_pipe(data):
         os.close(write_end)
     return read_end
 
+def watch(job, writer, readers):
+    """Polls a started job's pipes: stdout, stderr (and the ready pipe) to read, stdin to write or close."""
+    for stream, fd in enumerate(readers, start=1):
+        job.readers[fd] = stream
+        by_fd[fd] = job
+        poller.register(fd, select.POLLIN)
+    job.writer = writer
+    by_fd[writer] = job
+    if job.stdin:
+        os.set_blocking(writer, False)
+        poller.register(writer, select.POLLOUT)
+    else:
+        job.close_fd(writer)
+
 def start(request):
     job = Job(request)
     pipes = [os.pipe() for _ in range(4)]
@@ -100,17 +114,7 @@ def start(request):
         os.close(fd)
     jobs[job.id] = job
     by_pid[job.pid] = job
-    for stream, fd in ((1, mine[1]), (2, mine[2]), (3, mine[3])):
-        job.readers[fd] = stream
-        by_fd[fd] = job
-        poller.register(fd, select.POLLIN)
-    job.writer = mine[0]
-    by_fd[job.writer] = job
-    if job.stdin:
-        os.set_blocking(job.writer, False)
-        poller.register(job.writer, select.POLLOUT)
-    else:
-        job.close_fd(job.writer)
+    watch(job, mine[0], mine[1:])
     send({'id': job.id, 'pid': job.pid})
 
 class Zygote:
@@ -269,17 +273,7 @@ def fork(request):
     job.zygote = zygote
     zygote.jobs[job.id] = job
     jobs[job.id] = job
-    for stream, fd in ((1, mine[1]), (2, mine[2])):
-        job.readers[fd] = stream
-        by_fd[fd] = job
-        poller.register(fd, select.POLLIN)
-    job.writer = mine[0]
-    by_fd[job.writer] = job
-    if job.stdin:
-        os.set_blocking(job.writer, False)
-        poller.register(job.writer, select.POLLOUT)
-    else:
-        job.close_fd(job.writer)
+    watch(job, mine[0], mine[1:])
 
 
 def drop(request):
