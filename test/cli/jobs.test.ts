@@ -4,17 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { advertiseWorker } from '@collab/core';
-import { Redis } from 'ioredis';
-
-import { REDIS_URL } from '../helpers/config.js';
 import { CLI, collab } from './run-cli.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { advertiseFakeWorker, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Job commands without a worker: a fake advert makes python "live", so jobs stay queued. */
 describe('collab job', () => {
     let t: TestServer;
-    let redis: Redis;
     let home: string;
     const ok = async (args: string[], input?: string) => {
         const run = await collab(home, args, { input });
@@ -27,14 +22,12 @@ describe('collab job', () => {
     before(async () => {
         assert.ok(existsSync(CLI), `${CLI} is missing: build it first (npx tsc -b bin)`);
         t = await startTestServer({ listen: true });
-        redis = new Redis(REDIS_URL);
-        await advertiseWorker(redis, t.config.redisPrefix, { id: 'fake-worker', languages: ['python'], versions: { python: '3.11.2' }, concurrency: 1, running: 0, last_seen: new Date().toISOString() }, 120_000);
+        await advertiseFakeWorker(t, { python: '3.11.2' });
         home = mkdtempSync(join(tmpdir(), 'collab-cli-'));
         const user = await t.user();
         await ok(['login', '--server', t.server.info.uri, '--email', user.email, '--password-stdin'], 'correct horse battery\n');
     });
     after(async () => {
-        redis.disconnect();
         rmSync(home, { recursive: true, force: true });
         await t.stop();
     });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Server, ServerInjectOptions } from '@hapi/hapi';
 import { createServer } from '@collab/server';
-import type { Config, Logger, RealtimeSettings } from '@collab/core';
+import { advertiseWorker, type Config, type Logger, type RealtimeSettings } from '@collab/core';
 import { Redis } from 'ioredis';
 
 import { testConfig, REDIS_URL } from './config.js';
@@ -97,6 +97,20 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
             }
         }
     };
+}
+
+/** The id of the worker {@link advertiseFakeWorker} advertises. */
+export const FAKE_WORKER_ID = 'fake-worker';
+
+/**
+ * Advertises a worker that runs the given languages (name → version) on the
+ * test server's prefix, so submits of them are accepted; no worker takes the
+ * jobs, so they stay queued.
+ */
+export function advertiseFakeWorker(t: TestServer, versions: Record<string, string>, ttlMs = 600_000): Promise<void> {
+    return advertiseWorker(t.server.app.redis, t.config.redisPrefix, {
+        id: FAKE_WORKER_ID, languages: Object.keys(versions), versions, concurrency: 1, running: 0, last_seen: new Date().toISOString()
+    }, ttlMs);
 }
 
 /** Deletes every Redis key under a test prefix. */

@@ -1,29 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { advertiseWorker } from '@collab/core';
 import { CollabClient, ConflictError, NotFoundError, ValidationError } from '@collab/sdk';
-import { Redis } from 'ioredis';
 
-import { REDIS_URL } from '../helpers/config.js';
-import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { advertiseFakeWorker, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 /** Jobs without a worker: a fake advert makes python "live", so jobs stay queued. */
 describe('client.jobs', () => {
     let t: TestServer;
-    let redis: Redis;
     let user: TestUser;
     let client: CollabClient;
 
     before(async () => {
         t = await startTestServer({ listen: true });
-        redis = new Redis(REDIS_URL);
-        await advertiseWorker(redis, t.config.redisPrefix, { id: 'fake-worker', languages: ['python'], versions: { python: '3.11.2' }, concurrency: 1, running: 0, last_seen: new Date().toISOString() }, 120_000);
+        await advertiseFakeWorker(t, { python: '3.11.2' });
         user = await t.user();
         client = new CollabClient({ baseUrl: t.server.info.uri, token: user.access, refreshToken: user.refresh });
     });
     after(async () => {
-        redis.disconnect();
         await t.stop();
     });
 

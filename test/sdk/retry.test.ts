@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { advertiseWorker } from '@collab/core';
 import { CollabClient, ConnectionError } from '@collab/sdk';
 
-import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { advertiseFakeWorker, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 interface Call {
     method: string;
@@ -35,7 +34,7 @@ describe('retries', () => {
     before(async () => {
         t = await startTestServer({ listen: true });
         // A live python worker (an advert only), so submits are accepted and stay queued.
-        await advertiseWorker(t.server.app.redis, t.config.redisPrefix, { id: 'fake-worker', languages: ['python'], versions: { python: '3' }, concurrency: 1, running: 0, last_seen: new Date().toISOString() }, 120_000);
+        await advertiseFakeWorker(t, { python: '3' });
         user = await t.user();
     });
     after(() => t.stop());

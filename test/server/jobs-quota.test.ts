@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { advertiseWorker, jobKeys, JOB_QUEUE_NAME } from '@collab/core';
+import { jobKeys, JOB_QUEUE_NAME } from '@collab/core';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 
 import { REDIS_URL } from '../helpers/config.js';
-import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { advertiseFakeWorker, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 /** DESIGN §4 Jobs: at most JOBS_MAX_ACTIVE_PER_USER (default 20) queued or running jobs per user; the next submit is 429 with Retry-After. */
 describe('per-user job quota', () => {
@@ -34,12 +33,7 @@ describe('per-user job quota', () => {
         t = await startTestServer();
         assert.equal(t.config.jobsMaxActivePerUser, 20);
         queue = new Queue(JOB_QUEUE_NAME, { connection: { url: REDIS_URL }, prefix: jobKeys(t.config.redisPrefix).bullPrefix });
-        const redis = new Redis(REDIS_URL);
-        // A fake advert makes python "live"; no worker runs, so jobs stay queued.
-        await advertiseWorker(redis, t.config.redisPrefix, {
-            id: 'fake-worker', languages: ['python'], versions: { python: '3' }, concurrency: 1, running: 0, last_seen: new Date().toISOString()
-        }, 600_000);
-        redis.disconnect();
+        await advertiseFakeWorker(t, { python: '3' });
     });
 
     after(async () => {

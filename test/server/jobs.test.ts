@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
-import { advertiseWorker, jobKeys, JOB_QUEUE_NAME, withdrawWorker } from '@collab/core';
+import { jobKeys, JOB_QUEUE_NAME, withdrawWorker } from '@collab/core';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 import { cancelQueuedJobsOf } from '../../packages/server/src/jobs/cancel.js';
 import { REDIS_URL } from '../helpers/config.js';
 import { nextPath } from '../helpers/link.js';
-import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { advertiseFakeWorker, FAKE_WORKER_ID, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 /** Jobs API without a worker: a fake advert makes python and bash "live", so jobs stay queued. */
 describe('jobs API (queue side)', () => {
@@ -20,9 +20,7 @@ describe('jobs API (queue side)', () => {
     let bob: TestUser;
     const hello = { code: 'print("Hello World")', language: 'python' };
 
-    const advertise = () => advertiseWorker(redis, t.config.redisPrefix, {
-        id: 'fake-worker', languages: ['bash', 'python'], versions: { bash: '5.2', python: '3.11.2' }, concurrency: 1, running: 0, last_seen: new Date().toISOString()
-    });
+    const advertise = () => advertiseFakeWorker(t, { bash: '5.2', python: '3.11.2' });
     const submit = (user: TestUser, payload: unknown, headers?: Record<string, string>) => t.call('POST', '/api/jobs/submit/', { token: user.access, payload, headers });
     const get = (user: TestUser, id: string) => t.call('GET', `/api/jobs/${id}/`, { token: user.access });
     const bullState = (id: string) => queue.getJobState(id);
@@ -69,7 +67,7 @@ describe('jobs API (queue side)', () => {
         const res = await t.call('GET', '/api/jobs/languages', { token: alice.access });
         assert.deepEqual(res.result, [{ language: 'bash', version: '5.2' }, { language: 'python', version: '3.11.2' }]);
 
-        await withdrawWorker(redis, t.config.redisPrefix, 'fake-worker');
+        await withdrawWorker(redis, t.config.redisPrefix, FAKE_WORKER_ID);
         assert.deepEqual((await t.call('GET', '/api/jobs/languages/', { token: alice.access })).result, []);
         await advertise();
     });

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { advertiseWorker } from '@collab/core';
-import { Redis } from 'ioredis';
-
-import { REDIS_URL } from '../helpers/config.js';
-import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
+import { advertiseFakeWorker, startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 
 const NUL = '\u0000';
 const TABLES = ['users', 'refresh_tokens', 'projects', 'memberships', 'workspaces', 'files', 'jobs'];
@@ -49,11 +45,7 @@ describe('NUL characters in requests', () => {
         workspace = ((await t.call('POST', `/api/projects/projects/${project}/workspaces/`, { token: owner.access, payload: { name: 'w' } })).result as { id: number }).id;
         await t.call('POST', `/api/projects/projects/${project}/members/`, { token: owner.access, payload: { user_id: other.id, role: 'viewer' } });
         await t.call('PUT', `/api/projects/workspaces/${workspace}/files/a.txt`, { token: owner.access, payload: { content: 'a' } });
-        const redis = new Redis(REDIS_URL);
-        await advertiseWorker(redis, t.config.redisPrefix, {
-            id: 'fake-worker', languages: ['python'], versions: { python: '3' }, concurrency: 1, running: 0, last_seen: new Date().toISOString()
-        }, 600_000);
-        redis.disconnect();
+        await advertiseFakeWorker(t, { python: '3' });
     });
 
     after(async () => {

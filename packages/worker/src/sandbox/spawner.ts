@@ -83,16 +83,8 @@ export class Spawner {
 
     /** Starts one process; see {@link Launcher}. */
     readonly launch: Launcher = (request: LaunchRequest) => {
-        const id = this.#nextId++;
-        const launched = new EventEmitter<LaunchEvents>() as LaunchedProcess;
-        launched.abandon = () => {
-            launched.removeAllListeners();
-            this.#forget(id);
-            this.#send({ id, drop: true });
-        };
+        const { id, launched } = this.#begin();
         if (this.#dead) {
-            const dead = this.#dead;
-            process.nextTick(() => launched.emit('error', new SandboxStartError('the spawner is not running', { cause: dead })));
             return launched;
         }
         this.#running.set(id, launched);
@@ -120,8 +112,7 @@ export class Spawner {
      * PID 1, which takes every process of the job along.
      */
     fork(request: ForkRequest): LaunchedProcess {
-        const id = this.#nextId++;
-        const launched = new EventEmitter<LaunchEvents>() as LaunchedProcess;
+        const { id, launched } = this.#begin();
         let over = false;
         launched.once('exit', () => {
             over = true;
@@ -132,15 +123,12 @@ export class Spawner {
                 this.#send({ id, kill: true });
             }
         };
+        const abandon = launched.abandon;
         launched.abandon = () => {
             over = true;
-            launched.removeAllListeners();
-            this.#forget(id);
-            this.#send({ id, drop: true });
+            abandon();
         };
         if (this.#dead) {
-            const dead = this.#dead;
-            process.nextTick(() => launched.emit('error', new SandboxStartError('the spawner is not running', { cause: dead })));
             return launched;
         }
         this.startForkServer(request.key, request.definition());
@@ -157,6 +145,25 @@ export class Spawner {
             cgroups: request.cgroupProcs
         });
         return launched;
+    }
+
+    /**
+     * A new process handle whose `abandon()` stops its events and tells the spawner to drop
+     * it; when the spawner is dead, it reports a start failure on the next tick.
+     */
+    #begin(): { id: number; launched: LaunchedProcess } {
+        const id = this.#nextId++;
+        const launched = new EventEmitter<LaunchEvents>() as LaunchedProcess;
+        launched.abandon = () => {
+            launched.removeAllListeners();
+            this.#forget(id);
+            this.#send({ id, drop: true });
+        };
+        const dead = this.#dead;
+        if (dead) {
+            process.nextTick(() => launched.emit('error', new SandboxStartError('the spawner is not running', { cause: dead })));
+        }
+        return { id, launched };
     }
 
     #send(message: object): void {

@@ -90,6 +90,16 @@ def watch(job, writer, readers):
     else:
         job.close_fd(writer)
 
+def spawn(command, child_ends):
+    """posix_spawns command {file, args, env, cwd} in a new session with child_ends as its fds 0, 1, 2…"""
+    actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(child_ends)]
+    try:
+        os.chdir(command['cwd'])
+        return os.posix_spawn(command['file'], [command['file']] + command['args'], command['env'],
+                              file_actions=actions, setsid=True, setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+    finally:
+        os.chdir('/')
+
 def start(request):
     job = Job(request)
     pipes = [os.pipe() for _ in range(4)]
@@ -97,19 +107,13 @@ def start(request):
     mine = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
     if request.get('seccomp'):
         child_ends.append(filter_pipe(base64.b64decode(request['seccomp'])))
-    actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(child_ends)]
     try:
-        os.chdir(request['cwd'])
-        job.pid = os.posix_spawn(request['file'], [request['file']] + request['args'], request['env'],
-                                 file_actions=actions, setsid=True,
-                                 setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+        job.pid = spawn(request, child_ends)
     except OSError as error:
         for fd in child_ends + mine:
             os.close(fd)
         send({'id': job.id, 'error': 'cannot spawn %s: %s' % (request['file'], error.strerror or error)})
         return
-    finally:
-        os.chdir('/')
     for fd in child_ends:
         os.close(fd)
     jobs[job.id] = job
@@ -132,18 +136,13 @@ class Zygote:
         self.err, err_w = os.pipe()
         script = filter_pipe(base64.b64decode(definition['script']))
         child_ends = [stdin_r, out_w, err_w, theirs.fileno(), script]
-        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(child_ends)]
         try:
-            os.chdir(definition['cwd'])
-            self.pid = os.posix_spawn(definition['file'], [definition['file']] + definition['args'], definition['env'],
-                                      file_actions=actions, setsid=True,
-                                      setsigdef=(signal.SIGPIPE, signal.SIGXFSZ))
+            self.pid = spawn(definition, child_ends)
         except OSError as error:
             self.error = 'cannot start the fork server: %s' % (error.strerror or error)
         else:
             self.error = None
         finally:
-            os.chdir('/')
             for fd in child_ends:
                 os.close(fd)
             theirs.detach()
