@@ -35,7 +35,7 @@ describe('the @collab/sdk package', () => {
         assert.equal(pkg.type, 'module');
         assert.deepEqual((pkg.files as string[]).filter((entry) => !entry.startsWith('!')), ['dist']);
         assert.deepEqual((pkg.exports as Record<string, unknown>)['.'], { source: './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' });
-        assert.deepEqual(Object.keys(pkg.dependencies as object), ['@collab/protocol', '@hapi/nes', 'ws']);
+        assert.deepEqual(Object.keys(pkg.dependencies as object), ['@collab/protocol', '@hapi/nes', 'lib0', 'ws', 'y-protocols', 'y-websocket', 'yjs']);
     });
 
     it('bundles for browsers without ws or any Node module', async () => {
