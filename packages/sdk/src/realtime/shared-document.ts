@@ -1,4 +1,4 @@
-import { CloseCode } from '@collab/protocol';
+import { CloseCode, DOC_PATH_PREFIX, DOC_TEXT_NAME } from '@collab/protocol';
 import { WebsocketProvider, messageAuth } from 'y-websocket';
 import { readAuthMessage } from 'y-protocols/auth';
 import { Awareness } from 'y-protocols/awareness';
@@ -10,11 +10,6 @@ import { platformWebSocket } from '#platform/websocket';
 import { reconnectDelay } from './backoff.js';
 import type { WebSocketConstructor } from './nes.js';
 import { freshToken, realtimeError } from './open.js';
-
-/** The path of the document endpoint, under the server's base URL. */
-export const DOCS_PATH = '/yjs';
-/** The name of the `Y.Text` that holds a file's text. */
-export const DOC_TEXT_NAME = 'content';
 
 /** What happens to a shared document's connection, as `onStatus` reports it. */
 export type DocumentStatus =
@@ -72,7 +67,7 @@ export class SharedDocument {
 
     constructor(transport: Transport, workspaceId: number, path: string, WebSocket: WebSocketConstructor | undefined, options: OpenDocumentOptions) {
         this.#transport = transport;
-        this.#url = `${transport.baseUrl.replace(/^http/, 'ws')}${DOCS_PATH}`;
+        this.#url = `${transport.baseUrl.replace(/^http/, 'ws')}${DOC_PATH_PREFIX}`;      // the provider drops the trailing slash
         this.#room = `${workspaceId}/${path.split('/').map(encodeURIComponent).join('/')}`;
         this.#onStatus = options.onStatus;
         this.doc = new Y.Doc();

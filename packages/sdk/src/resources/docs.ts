@@ -33,6 +33,10 @@ export class DocsResource {
             throw new TypeError('path must be a non-empty string');
         }
 
+        if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+            throw new TypeError('path must not hold . or .. segments (a URL would resolve them to another file)');
+        }
+
         return new SharedDocument(this.#transport, workspaceId, path, this.#WebSocket, options);
     }
 }
