@@ -53,8 +53,8 @@ describe('one file, two views: a document and its REST file', () => {
             await sleep(30);
         }
 
-        await until(() => one.text.toJSON() === two.text.toJSON() && one.text.length === 15, 5000, 'the editors to converge');
         const lastEdit = Date.now();
+        await until(() => one.text.toJSON() === two.text.toJSON() && one.text.length === 15, 5000, 'the editors to converge');
         const written = await until(async () => {
             const current = await file('notes.md');
             return current.content === one.text.toJSON() && current;

@@ -125,12 +125,28 @@ export class DocEndpoint {
             return refuse(CloseCode.tryAgain, 'document unavailable: reconnect later');
         }
 
+        // ws answers a bad handshake itself without calling back: the document is then let go when the socket closes.
+        let attached = false;
+        const letGo = () => {
+            if (!attached) {
+                attached = true;
+                this.registry.release(key);
+            }
+        };
+        socket.once('close', letGo);
         if (socket.destroyed) {
-            this.registry.release(key);
+            letGo();
             return;
         }
 
         this.wss.handleUpgrade(req, socket, head, (ws) => {
+            if (attached) {
+                ws.terminate();
+                return;
+            }
+
+            attached = true;
+            socket.off('close', letGo);
             const connection = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, key);
             connection.attach(new DocSession(doc, connection, { editor: user, canWrite: () => connection.canWrite() }));
         });
