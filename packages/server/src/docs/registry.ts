@@ -120,15 +120,15 @@ export class DocRegistry {
         }
     }
 
-    /** Lets go of a document; it is unloaded `idleMs` after its last holder left. */
-    release(key: DocKey): void {
+    /** Lets go of a document; it is unloaded `idleMs` (by default the setting's) after its last holder left. */
+    release(key: DocKey, idleMs = this.options.settings.idleMs): void {
         const entry = this.entries.get(entryId(key));
         if (!entry || --entry.users > 0) {
             return;
         }
 
         clearTimeout(entry.timer);
-        entry.timer = setTimeout(() => void this.unload(entry), this.options.settings.idleMs);
+        entry.timer = setTimeout(() => void this.unload(entry), idleMs);
         entry.timer.unref();
     }
 
@@ -148,7 +148,8 @@ export class DocRegistry {
             await doc.stored();
         }
         finally {
-            this.release(key);
+            // Loaded for this write only (no editor here): let it go at once.
+            this.release(key, doc.size ? undefined : 0);
         }
     }
 
