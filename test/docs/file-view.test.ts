@@ -103,9 +103,35 @@ describe('one file, two views: a document and its REST file', () => {
         first.text.insert(0, 'v1');
         await until(async () => (await file('later.txt'))?.content === 'v1', 5000, 'the file');
         first.destroy();
-        await a.http('PUT', `/api/projects/workspaces/${team.workspaceId}/files/later.txt`, team.owner.access, { content: 'v2 from REST' });
+        // Through the instance that does not hold the document: it loads it for the write, then lets it go.
+        const registry = b.server.plugins['collab-docs'].registry;
+        const held = registry.stats().loaded;
+        await b.http('PUT', `/api/projects/workspaces/${team.workspaceId}/files/later.txt`, team.owner.access, { content: 'v2 from REST' });
+        await until(() => registry.stats().loaded === held, 5000, 'the document to be let go');
         const again = open(b, 'later.txt');
         await again.synced();
         assert.equal(again.text.toJSON(), 'v2 from REST');
+    });
+});
+
+describe('a server that stops while an edit waits to reach the file', () => {
+    it('writes the file before it stops', async () => {
+        const database = await createTestDatabase();
+        const t = await startServer({ database });
+        try {
+            const team = await makeTeam(t);
+            const editor = openEditor(t.port, team.workspaceId, 'last.txt', team.owner.access);
+            await editor.synced();
+            editor.text.insert(0, 'last words');
+            await until(async () => Number((await database.db('doc_updates').count({ n: '*' }))[0]!.n) > 0, 5000, 'the edit to be stored');
+            const stopping = t.stop();
+            editor.destroy();
+            await stopping;
+            const row = await database.db('files').first('content', 'revision').where({ workspace_id: team.workspaceId, path: 'last.txt' }) as { content: string; revision: number } | undefined;
+            assert.deepEqual(row, { content: 'last words', revision: 1 });
+        }
+        finally {
+            await database.drop();
+        }
     });
 });

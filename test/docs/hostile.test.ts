@@ -115,7 +115,7 @@ describe('document sockets against hostile clients', () => {
             assert.ok(doc.doc.getMap('other').size < 6);
         }
         finally {
-            registry.release(key);
+            registry.release(doc);
         }
     });
 

@@ -12,6 +12,7 @@ import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
 import type { DocRegistry } from '../docs/registry.js';
 import { DocSession } from '../docs/session.js';
+import type { SharedDoc } from '../docs/shared-doc.js';
 import type { DocKey } from '../docs/store.js';
 import { pathProblem } from '../files/limits.js';
 import { activeUser } from './access.js';
@@ -130,7 +131,7 @@ export class DocEndpoint {
         const letGo = () => {
             if (!attached) {
                 attached = true;
-                this.registry.release(key);
+                this.registry.release(doc);
             }
         };
         socket.once('close', letGo);
@@ -147,8 +148,14 @@ export class DocEndpoint {
 
             attached = true;
             socket.off('close', letGo);
-            const connection = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, key);
-            connection.attach(new DocSession(doc, connection, { editor: user, canWrite: () => connection.canWrite() }));
+            const connection = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, doc);
+            try {
+                connection.attach(new DocSession(doc, connection, { editor: user, canWrite: () => connection.canWrite() }));
+            }
+            catch (err) {
+                this.hooks.onError(err as Error);
+                connection.close(CloseCode.internal, 'internal error');
+            }
         });
     }
 
@@ -161,7 +168,8 @@ export class DocEndpoint {
         this.wss.close();
     }
 
-    private open(ws: WebSocket, user: AuthUser, exp: number, projectId: number, role: Role, key: DocKey): DocConnection {
+    private open(ws: WebSocket, user: AuthUser, exp: number, projectId: number, role: Role, doc: SharedDoc): DocConnection {
+        const { key } = doc;
         const { messageRate: rate, messageBurst: burst, maxBufferedBytes } = this.settings;
         const connection = new DocConnection(ws, { transport: 'ws', user, rate, burst, maxBufferedBytes, onSlow: this.hooks.onSlow }, exp, this.hooks.onError);
         ws.on('error', () => undefined);
@@ -174,7 +182,7 @@ export class DocEndpoint {
                 this.hooks.onError(err as Error);
             }
             finally {
-                this.registry.release(key);
+                this.registry.release(doc);
             }
         });
         this.hub.register(connection);
