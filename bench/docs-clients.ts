@@ -48,6 +48,7 @@ export interface EditorState {
 }
 
 interface OpenDoc {
+    doc: Y.Doc;
     text: Y.Text;
     synced: Promise<void>;
     close(): void;
@@ -59,7 +60,7 @@ function open(system: System, spec: DocSpec): OpenDoc {
     if (system === 'collab') {
         const client = new CollabClient({ baseUrl: `http://127.0.0.1:${spec.port}`, token: spec.token });
         const shared = client.docs.open(spec.workspaceId, spec.path);
-        return { text: shared.text, synced: shared.synced, close: () => shared.close() };
+        return { doc: shared.doc, text: shared.text, synced: shared.synced, close: () => shared.close() };
     }
 
     const document = new Y.Doc();
@@ -68,6 +69,7 @@ function open(system: System, spec: DocSpec): OpenDoc {
     const synced = new Promise<void>((resolve) => provider.on('synced', () => resolve()));
     provider.attach();
     return {
+        doc: document,
         text: document.getText('content'),
         synced,
         close: () => {
@@ -131,11 +133,12 @@ process.on('message', (command: ClientCommand) => {
                 const opened = await openAll(command.system, command.editors);
                 editors = opened.map((doc) => {
                     const tally = new LatencyTally(doc.spec.instance);
-                    doc.text.observe((event, transaction) => {
+                    // The update's own structs, not the text event's delta: that walks the whole text on every event.
+                    doc.doc.on('update', (update: Uint8Array, _origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
                         if (!transaction.local) {
-                            for (const op of event.delta) {
-                                if (typeof op.insert === 'string') {
-                                    tally.record(op.insert);
+                            for (const struct of Y.decodeUpdate(update).structs) {
+                                if (struct instanceof Y.Item && struct.content instanceof Y.ContentString) {
+                                    tally.record(struct.content.str);
                                 }
                             }
                         }

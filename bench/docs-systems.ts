@@ -51,7 +51,8 @@ export interface SystemUnderTest {
 
 const HOCUSPOCUS = fileURLToPath(new URL('./docs-hocuspocus.ts', import.meta.url));
 
-function cpuSeconds(pid: number): number {
+/** CPU seconds (user + system) a process has used, from /proc. */
+export function cpuSeconds(pid: number): number {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;            // utime + stime, in clock ticks
 }

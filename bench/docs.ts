@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import type { ClientCommand, DocSpec, EditorSpec, EditorState, System } from './docs-clients.js';
-import { createSystem, type Memory, type SystemUnderTest } from './docs-systems.js';
+import { cpuSeconds, createSystem, type Memory, type SystemUnderTest } from './docs-systems.js';
 
 const { values: flags } = parseArgs({
     options: {
@@ -92,8 +92,9 @@ class Clients {
         return Promise.race([answered, this.#failed]);
     }
 
-    tell(command: ClientCommand): void {
-        this.#child.send(command);
+    /** CPU seconds the editors' process has used. */
+    cpuSeconds(): number {
+        return cpuSeconds(this.#child.pid!);
     }
 
     async stop(): Promise<void> {
@@ -116,6 +117,7 @@ async function edit(system: SystemUnderTest) {
         await sleep(1000);
         const redisBefore = await system.redisCounters();
         const cpuBefore = instances.map((i) => i.cpuSeconds());
+        const clientCpuBefore = clients.map((c) => c.cpuSeconds());
         const started = Date.now();
         await Promise.all(clients.map((c) => c.ask({ type: 'go' }, 'edited')));
         const editedMs = Date.now() - started;
@@ -131,6 +133,7 @@ async function edit(system: SystemUnderTest) {
 
         const elapsed = (Date.now() - started) / 1000;
         const cpu = instances.map((i, n) => i.cpuSeconds() - cpuBefore[n]!);
+        const clientCpu = clients.map((c, n) => c.cpuSeconds() - clientCpuBefore[n]!);
         const redisAfter = await system.redisCounters();
         const reports = await Promise.all(clients.map((c) => c.ask<{ same: number[]; cross: number[] }>({ type: 'report' }, 'report')));
         const same = reports.flatMap((r) => r.same);
@@ -139,6 +142,7 @@ async function edit(system: SystemUnderTest) {
         return {
             editors: settings.editors,
             instances: 2,
+            /** How long the edits took (`--seconds` when the editors kept their schedule). */
             seconds: round(editedMs / 1000, 1),
             edits: sent,
             expectedApplies: sent * (settings.editors - 1),
@@ -151,6 +155,7 @@ async function edit(system: SystemUnderTest) {
                 coresPerInstance: cpu.map((s) => round(s / elapsed, 3)),
                 msPerEdit: round(cpu.reduce((a, b) => a + b, 0) * 1000 / sent, 3)
             },
+            editorsCpu: { coresPerProcess: clientCpu.map((s) => round(s / elapsed, 3)) },
             redis: {
                 bytesPerEdit: Math.round(bytes / sent),
                 inputBytesPerEdit: Math.round((redisAfter.inputBytes - redisBefore.inputBytes) / sent),
