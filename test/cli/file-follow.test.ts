@@ -93,6 +93,15 @@ describe('collab file cat --follow', { timeout: 120_000 }, () => {
         assert.deepEqual([run.code, run.stderr], [0, '']);
     });
 
+    it('says in one line that the file was deleted, and exits 1', async () => {
+        await put('gone.txt', 'x');
+        const child = follow(team.owner, ['gone.txt']);
+        await until(() => child.stdout() === 'x\n', 15_000, 'the text', () => child.stderr());
+        await t.http('DELETE', `/api/projects/workspaces/${team.workspaceId}/files/gone.txt`, team.owner.access);
+        const run = await child.exited;
+        assert.deepEqual([run.code, run.stderr], [1, `Cannot read gone.txt in workspace ${team.workspaceId}: the file was deleted.\n`]);
+    });
+
     it('says in one line that access was removed, and exits 1', async () => {
         const guest = await t.user('guest');
         await t.http('POST', `/api/projects/projects/${team.projectId}/members/`, team.owner.access, { user_id: guest.id, role: 'viewer' });

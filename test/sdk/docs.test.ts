@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import Jwt from '@hapi/jwt';
-import { AuthenticationError, CollabClient, DOC_TEXT_NAME, PermissionError, ValidationError, type DocumentStatus, type SharedDocument } from '@collab/sdk';
+import { AuthenticationError, CollabClient, DOC_TEXT_NAME, NotFoundError, PermissionError, ValidationError, type DocumentStatus, type SharedDocument } from '@collab/sdk';
 import { DOC_DENIED_VIEWER } from '@collab/protocol';
 
 import { makeTeam, startServer, until, type RealtimeServer, type Team, type User } from '../realtime/helpers.js';
@@ -131,6 +131,18 @@ describe('client.docs.open()', () => {
         const ended = statuses.find((s) => s.state === 'ended')!;
         assert.ok(ended.state === 'ended' && ended.error instanceof PermissionError);
         assert.ok(!shared.connected);
+    });
+
+    it('ends with a NotFoundError (file_deleted) when the file is deleted', async () => {
+        await t.http('PUT', `/api/projects/workspaces/${team.workspaceId}/files/deleted.txt`, team.owner.access, { content: 'soon gone' });
+        const statuses: DocumentStatus[] = [];
+        const shared = open(team.collaborator, 'deleted.txt', statuses);
+        await shared.synced;
+        assert.equal((await t.http('DELETE', `/api/projects/workspaces/${team.workspaceId}/files/deleted.txt`, team.owner.access)).statusCode, 204);
+        await until(() => statuses.some((s) => s.state === 'ended'), 5000, 'the end');
+        const ended = statuses.find((s) => s.state === 'ended')!;
+        assert.ok(ended.state === 'ended' && ended.error instanceof NotFoundError);
+        assert.equal(ended.error.code, 'file_deleted');
     });
 
     it('keeps trying after 4429 (too many sockets of the user), a code to reconnect after, and syncs once a place is free', async () => {

@@ -4,7 +4,7 @@ import { readAuthMessage } from 'y-protocols/auth';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
-import { AuthenticationError, ConnectionError, type CollabError } from '../errors.js';
+import { AuthenticationError, ConnectionError, NotFoundError, type CollabError } from '../errors.js';
 import type { Transport } from '../http.js';
 import { platformWebSocket } from '#platform/websocket';
 import { reconnectDelay } from './backoff.js';
@@ -19,7 +19,7 @@ export type DocumentStatus =
     | { state: 'disconnected'; code?: number; reason?: string }
     /** The server refused a local update (viewers may not write, or the text would pass its limit): nobody else saw it. */
     | { state: 'denied'; reason: string }
-    /** Ended for good: access removed (`PermissionError`) or the session died (`AuthenticationError`). */
+    /** Ended for good: access removed (`PermissionError`), the session died (`AuthenticationError`) or the file was deleted (`NotFoundError`, code `file_deleted`). */
     | { state: 'ended'; error: CollabError };
 
 /** Options of `docs.open()`. */
@@ -45,7 +45,8 @@ interface CloseInfo {
  * it expires soon. When the server closes it with 4401 (the token expired), the token is refreshed
  * and the provider reconnects; a second 4401 before any sync, or a dead session, ends the document
  * with an `AuthenticationError`. 4403 (access removed, or no such workspace) ends it with a
- * `PermissionError`. Any other close reconnects with the provider's backoff.
+ * `PermissionError`, 4410 (the file was deleted) with a `NotFoundError`. Any other close
+ * reconnects with the provider's backoff.
  */
 export class SharedDocument {
     /** The Yjs document. */
@@ -204,6 +205,10 @@ function isFinal(code: number): boolean {
 function closeError(info: CloseInfo, transport: Transport): CollabError {
     if (info.code === CloseCode.unauthorized && info.reason === 'account deactivated') {
         return new AuthenticationError({ message: 'The account has been deactivated', status: 401, code: 'account_deactivated' });
+    }
+
+    if (info.code === CloseCode.fileDeleted) {
+        return new NotFoundError({ message: 'The file was deleted', status: 404, code: 'file_deleted' });
     }
 
     const status = info.code === CloseCode.unauthorized ? 401 : info.code === CloseCode.forbidden ? 403 : info.code - 4000;
