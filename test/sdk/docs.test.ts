@@ -82,6 +82,23 @@ describe('client.docs.open()', () => {
         assert.ok(!statuses.some((s) => s.state === 'ended'));
     });
 
+    it('refreshes once for all of a client\'s documents that expire together, and all carry on', async () => {
+        const user = await t.user('three-tabs');
+        await t.http('POST', `/api/projects/projects/${team.projectId}/members/`, team.owner.access, { user_id: user.id, role: 'collaborator' });
+        let refreshes = 0;
+        const client = new CollabClient({ baseUrl: `http://127.0.0.1:${t.port}`, token: shortToken(user, 3), refreshToken: user.refresh, onTokens: () => void ++refreshes });
+        const statuses: DocumentStatus[][] = [[], [], []];
+        const docs = statuses.map((list, n) => open({ access: '' }, `together-${n}.txt`, list, client));
+        await Promise.all(docs.map((shared) => shared.synced));
+        const refreshBefore = client.tokens.refresh;
+        await until(() => statuses.every((list) => list.filter((s) => s.state === 'synced').length === 2), 10_000, 'every document synced again', () => JSON.stringify(statuses));
+        assert.ok(statuses.every((list) => list.some((s) => s.state === 'disconnected' && s.code === 4401) && !list.some((s) => s.state === 'ended')));
+        assert.notEqual(client.tokens.refresh, refreshBefore);
+        assert.equal(refreshes, 1);
+        const me = await client.auth.me();                   // the session lives: one rotation, no reuse of a rotated refresh token
+        assert.equal(me.email, user.email);
+    });
+
     it('ends with an AuthenticationError when the token expires and the session is dead', async () => {
         const user = await t.user('leaver');
         await t.http('POST', `/api/projects/projects/${team.projectId}/members/`, team.owner.access, { user_id: user.id, role: 'collaborator' });

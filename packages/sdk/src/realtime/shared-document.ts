@@ -162,12 +162,14 @@ export class SharedDocument {
 
         this.#refusedSinceSync = true;
         this.#onStatus?.({ state: 'disconnected', code: info.code, reason: info.reason });
-        await this.#reconnectWithNewToken(info);
+        await this.#reconnectWithNewToken();
     }
 
-    async #reconnectWithNewToken(info: CloseInfo): Promise<void> {
+    /** Refreshes the token the socket used (unless the client holds a newer one already: other sockets expire at once too), then reconnects. */
+    async #reconnectWithNewToken(): Promise<void> {
         try {
-            const token = await freshToken(this.#transport, true);
+            await this.#transport.refreshAccess(this.#provider?.params.token);
+            const token = this.#transport.tokens.access;
             if (!this.#closed && this.#provider) {
                 this.#provider.params = token ? { token } : {};
                 this.#provider.connect();
@@ -181,7 +183,7 @@ export class SharedDocument {
             }
 
             if (!this.#closed) {                            // the server is unreachable: try again later
-                this.#retryTimer = setTimeout(() => void this.#reconnectWithNewToken(info).catch(noop), reconnectDelay(this.#attempt++));
+                this.#retryTimer = setTimeout(() => void this.#reconnectWithNewToken().catch(noop), reconnectDelay(this.#attempt++));
             }
         }
     }
