@@ -17,7 +17,8 @@ export function register(file: Command): void {
         .option('-f, --follow', 'follow the file as people edit it: print its whole text again after every change')
         .addHelpText('after', `${examples('collab file cat 31 src/main.py', 'collab file cat 31 src/main.py --json', 'collab file cat 31 notes.md --follow --json | jq -r .content')}
 With --follow --json: one {path, revision?, content} object per line, the first as soon as the live
-document is in sync; revision is there while the text is the one the file's REST view holds.
+document is in sync; revision is there while the text is the one the REST view had when
+following began (later lines follow the live document, ahead of the REST view).
 On a terminal, each new version replaces the last one on screen. Connection notices go to stderr.
 `)
         .action(action<[number, string], Options>((workspace, path) => `read ${path} in workspace ${workspace}`, async (ctx, [workspace, path], options) => {

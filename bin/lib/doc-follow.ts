@@ -1,5 +1,5 @@
 import type { CollabClient, DocumentStatus, WorkspaceFile } from '@collab/sdk';
-import { PermissionError } from '@collab/sdk';
+import { CloseCode, PermissionError } from '@collab/sdk';
 
 import { CliError } from './errors.js';
 
@@ -19,8 +19,9 @@ const notice = (line: string) => void process.stderr.write(`${line}\n`);
 /**
  * Follows a file as a live shared document and prints its whole text again after every change
  * (changes that arrive together print once), until SIGINT/SIGTERM or the reader of stdout leaves
- * (resolves), or until it ends for good (rejects). With `json`, one `{path, revision?, content}` per line; `revision` only while
- * the text is the one the REST view had.
+ * (resolves), or until it ends for good (rejects). With `json`, one `{path, revision?, content}`
+ * per line; `revision` only while the text is the one the REST view had when following began.
+ * The reconnect at each token expiry (4401, then a refreshed token) is routine and not announced.
  */
 export function followDocument(client: CollabClient, options: FollowOptions): Promise<void> {
     const { workspace, file, json, interactive } = options;
@@ -29,6 +30,7 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
         let pending = false;
         let synced = false;
         let finished = false;
+        let renewing = false;
 
         const print = () => {
             pending = false;
@@ -69,15 +71,17 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
         const onStatus = (status: DocumentStatus) => {
             switch (status.state) {
                 case 'synced':
-                    if (synced) {
+                    if (synced && !renewing) {
                         notice('Reconnected.');
                     }
 
                     synced = true;
+                    renewing = false;
                     print();
                     break;
                 case 'disconnected':
-                    if (synced) {
+                    renewing = status.code === CloseCode.unauthorized;
+                    if (synced && !renewing) {
                         notice(`Connection lost${status.code ? ` (code ${status.code}${status.reason ? `: ${status.reason}` : ''})` : ''}: reconnecting.`);
                     }
 
