@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 
 import './context.js';
 import { authPlugin } from './plugins/auth.js';
+import { consolePlugin } from './plugins/console.js';
 import { busPlugin } from './plugins/bus.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { inputPlugin } from './plugins/input.js';
@@ -71,6 +72,6 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     const realtime = { ...config.realtime, ...options.realtime };
     await server.register({ plugin: busPlugin, options: { presenceTtlMs: realtime.presenceTtlMs } });
     await server.register({ plugin: realtimePlugin, options: { settings: realtime } });
-    await server.register([jobsPlugin, routesPlugin]);
+    await server.register([jobsPlugin, routesPlugin, consolePlugin]);
     return server;
 }
