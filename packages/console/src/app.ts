@@ -2,7 +2,7 @@ import { h, replace } from './dom.js';
 import type { Context, View } from './context.js';
 import { describeError } from './errors.js';
 import { parseRoute } from './router.js';
-import { Session } from './session.js';
+import { EXPIRED, Session } from './session.js';
 import { projectView } from './views/project.js';
 import { projectsView } from './views/projects.js';
 import { signInView } from './views/sign-in.js';
@@ -25,12 +25,13 @@ export class App {
     async start(): Promise<void> {
         replace(this.#root, h('p', { class: 'centered', role: 'status' }, 'Loading…'));
         try {
-            if (await this.#session.restore()) {
+            const restored = await this.#session.restore();
+            if (restored === 'restored') {
                 this.#signedIn();
                 return;
             }
 
-            this.#signedOut();
+            this.#signedOut(restored === 'expired' ? EXPIRED : undefined);
         }
         catch (err) {
             this.#signedOut(describeError(err));
@@ -74,7 +75,7 @@ export class App {
         const ctx: Context = {
             session: this.#session,
             user,
-            explain: (err) => (this.#session.ended(err) ? 'Your session has expired. Sign in again.' : describeError(err)),
+            explain: (err) => (this.#session.ended(err) ? EXPIRED : describeError(err)),
             go: (hash) => {
                 location.hash = hash;
             }

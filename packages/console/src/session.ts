@@ -3,6 +3,9 @@ import { AuthenticationError, CollabClient, type TokenPair, type User } from '@c
 /** Where the refresh token is kept between reloads of one tab (see the README: "Tokens in the browser"). */
 const REFRESH_KEY = 'collab.refresh';
 
+/** What the sign-in form says when the server ended the session. */
+export const EXPIRED = 'Your session has expired. Sign in again to carry on.';
+
 /** Refresh this long before the access token expires. */
 const REFRESH_AHEAD_MS = 60_000;
 
@@ -30,22 +33,22 @@ export class Session {
         this.client = this.#newClient();
     }
 
-    /** Resumes the session a reload left behind; false when there is none (or it died). */
-    async restore(): Promise<boolean> {
+    /** Resumes the session a reload left behind: `none` when there was none, `expired` when the server refused it. */
+    async restore(): Promise<'restored' | 'none' | 'expired'> {
         const refresh = sessionStorage.getItem(REFRESH_KEY);
         if (!refresh) {
-            return false;
+            return 'none';
         }
 
         try {
             await this.client.auth.refresh(refresh);
             this.user = await this.client.auth.me();
-            return true;
+            return 'restored';
         }
         catch (err) {
             if (err instanceof AuthenticationError) {
                 this.#forget();
-                return false;
+                return 'expired';
             }
 
             throw err;
@@ -128,7 +131,7 @@ export class Session {
         const old = this.client;
         this.#forget();
         void old.realtime.close().catch(() => undefined);
-        this.#onExpired('Your session has expired. Sign in again to carry on.');
+        this.#onExpired(EXPIRED);
     }
 
     #forget(): void {
