@@ -2,6 +2,8 @@
 export const CloseCode = {
     /** Too many messages after being refused (rate limit). */
     policy: 1008,
+    /** A document socket sent a message that is not valid y-websocket/Yjs (truncated, malformed). */
+    invalidData: 1007,
     /** A frame over {@link MAX_FRAME_BYTES}. */
     tooBig: 1009,
     internal: 1011,
@@ -9,6 +11,8 @@ export const CloseCode = {
     restart: 1012,
     /** The server is at capacity: reconnect later. */
     tryAgain: 1013,
+    /** A document URL whose file path is not valid (DESIGN §4 path rules). */
+    badRequest: 4400,
     /** Bad, missing or expired token, not authenticated in time, or the account was deactivated. */
     unauthorized: 4401,
     /** No access to the workspace (or no such workspace), or access revoked. */

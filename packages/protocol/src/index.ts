@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './jobs.js';
 export * from './limits.js';
 export * from './roles.js';
+export * from './docs.js';

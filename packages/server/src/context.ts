@@ -1,4 +1,4 @@
-import type { Config, EventBus, Logger, Presence } from '@collab/core';
+import type { Config, DocChannels, EventBus, Logger, Presence } from '@collab/core';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -24,6 +24,8 @@ declare module '@hapi/hapi' {
         bus: EventBus;
         /** Who is connected to which workspace, across instances (set by the bus plugin). */
         presence: Presence;
+        /** Binary pub/sub of collaborative documents across instances (set by the bus plugin). */
+        docChannels: DocChannels;
     }
 
     interface UserCredentials extends AuthUser {}

@@ -11,6 +11,7 @@ import './context.js';
 import { authPlugin } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { busPlugin } from './plugins/bus.js';
+import { docsPlugin, type DocsPluginOptions } from './docs/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { inputPlugin } from './plugins/input.js';
 import { loggingPlugin } from './plugins/logging.js';
@@ -30,6 +31,8 @@ export interface ServerOptions {
     logger?: Logger;
     /** Real-time limits over those read from the environment (`WS_*`, `PRESENCE_TTL_MS`). */
     realtime?: Partial<RealtimeSettings>;
+    /** Timings of collaborative documents over the defaults (tests shorten them). */
+    docs?: DocsPluginOptions['settings'];
 }
 
 /** Builds (but does not start) a collab API server. */
@@ -71,6 +74,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     // The bus and realtime (which registers nes) come before any plugin that adds nes subscriptions, e.g. /jobs/{job_id}.
     const realtime = { ...config.realtime, ...options.realtime };
     await server.register({ plugin: busPlugin, options: { presenceTtlMs: realtime.presenceTtlMs } });
+    await server.register({ plugin: docsPlugin, options: { settings: options.docs } });
     await server.register({ plugin: realtimePlugin, options: { settings: realtime } });
     await server.register([jobsPlugin, routesPlugin, consolePlugin]);
     return server;

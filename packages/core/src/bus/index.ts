@@ -6,3 +6,5 @@ export { REPLAY_PAGE_SIZE, ReplayStoppedError, type ReplayControl, type ReplayOp
 export type { PublishInput } from './serialize.js';
 export type { EventListener } from './topic.js';
 export { Presence, type PresenceOptions, type PresenceUser, type PresenceEntry } from './presence.js';
+export { DocChannels, type DocChannelListener, type DocChannelsOptions } from './doc-channels.js';
+export { docKeys } from './keys.js';

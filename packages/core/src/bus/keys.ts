@@ -24,3 +24,14 @@ export function presenceKeys(prefix: string) {
         sweepLock: `${prefix}presence:sweep-lock`
     };
 }
+
+/**
+ * Redis names of collaborative documents: one pub/sub channel per document,
+ * under its workspace's `{ws:ID}` hash tag (so cluster mode can shard it).
+ */
+export function docKeys(prefix: string) {
+    return {
+        channel: (workspaceId: number, path: string) => `${prefix}docs:{ws:${workspaceId}}:${path}`,
+        channelPrefix: `${prefix}docs:{ws:`
+    };
+}

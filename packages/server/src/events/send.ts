@@ -86,6 +86,7 @@ export async function sendEvent(server: Server, input: SendEventInput): Promise<
         }
 
         const written = await writeFile(server.app.db, { workspaceId, path: write.file, content: write.content, userId: user.id });
+        await server.plugins['collab-docs'].fileWritten(workspaceId, written.path, write.content, user);
         payload = { file: written.path, content: write.content, revision: written.revision };
     }
 

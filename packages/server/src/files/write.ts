@@ -87,3 +87,28 @@ export async function deleteFile(db: Knex, input: { workspaceId: number; path: s
     const deleted = await db(WorkspaceFile.tableName).where({ workspace_id: input.workspaceId, path: input.path }).delete().returning('path');
     return deleted.length > 0;
 }
+
+/**
+ * Writes content unless the file already holds it: creates the file
+ * (revision 1) or updates it (revision + 1) only when the content differs,
+ * in one statement, so writers with the same text make one revision between
+ * them. Resolves to the new revision, or null when nothing changed. Throws
+ * 400 for a bad path, 413 and 400 for content a file cannot hold.
+ */
+export async function writeFileIfChanged(db: Knex, input: Omit<WriteFileInput, 'baseRevision'>): Promise<WrittenFile | null> {
+    checkPath(input.path);
+    const size = checkContent(input.content);
+    const rows = await db(WorkspaceFile.tableName)
+        .insert({ workspace_id: input.workspaceId, path: input.path, content: input.content, size, updated_at: db.fn.now(), updated_by: input.userId, revision: 1 })
+        .onConflict(['workspace_id', 'path'])
+        .merge({
+            content: db.raw('excluded.content'),
+            size: db.raw('excluded.size'),
+            updated_at: db.raw('excluded.updated_at'),
+            updated_by: db.raw('excluded.updated_by'),
+            revision: db.raw('??.revision + 1', [WorkspaceFile.tableName])
+        })
+        .whereRaw('??.content IS DISTINCT FROM excluded.content', [WorkspaceFile.tableName])
+        .returning(RETURNED) as Record<string, unknown>[];
+    return written(rows) ?? null;
+}

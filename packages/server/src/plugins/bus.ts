@@ -1,5 +1,5 @@
 import type { Plugin } from '@hapi/hapi';
-import { EventBus, Presence } from '@collab/core';
+import { DocChannels, EventBus, Presence } from '@collab/core';
 import { Redis } from 'ioredis';
 
 /** Options of the `collab-bus` plugin. */
@@ -20,8 +20,9 @@ async function close(connection: Redis): Promise<void> {
 }
 
 /**
- * The workspace event bus and presence of this server (`server.app.bus`,
- * `server.app.presence`) on two Redis connections of its own: commands fail
+ * The workspace event bus, presence and document channels of this server
+ * (`server.app.bus`, `server.app.presence`, `server.app.docChannels`) on
+ * two Redis connections of its own: commands fail
  * at once while Redis is down (callers answer 503) and the subscriber
  * reconnects and resubscribes by itself, so the server never needs a
  * restart. Both are closed after the server stopped (`onPostStop`), once
@@ -61,6 +62,7 @@ export const busPlugin: Plugin<BusPluginOptions> = {
         });
         server.app.bus = bus;
         server.app.presence = presence;
+        server.app.docChannels = new DocChannels({ redis, subscriber, prefix: config.redisPrefix, onError });
 
         let retry: NodeJS.Timeout | undefined;
         let stopped = false;
@@ -87,7 +89,7 @@ export const busPlugin: Plugin<BusPluginOptions> = {
             presence.stop();
             // close() ends with an UNSUBSCRIBE that waits for a connection (ioredis keeps it queued
             // forever once disconnected while reconnecting): wait for it only while Redis answers.
-            const closing = bus.close();
+            const closing = Promise.all([server.app.docChannels.close(), bus.close()]);
             if (subscriber.status === 'ready') {
                 await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
             }

@@ -119,13 +119,13 @@ export abstract class Connection {
         throw Boom.tooManyRequests('Rate limit exceeded: slow down');
     }
 
-    /** Writes a text frame; closes the socket when the client does not keep up. */
-    write(frame: Buffer): void {
+    /** Writes a frame (text unless `binary`); closes the socket when the client does not keep up. */
+    write(frame: Buffer | Uint8Array, binary = false): void {
         if (!this.open) {
             return;
         }
 
-        this.ws.send(frame, { binary: false });
+        this.ws.send(frame, { binary });
         if (!this.held) {
             this.checkBuffer();
         }

@@ -135,6 +135,16 @@ export class Hub {
     }
 
     /**
+     * Adds a subscription that receives no events (a document socket): it
+     * counts in presence and is re-checked when memberships change, like
+     * the others. End it with {@link remove}.
+     */
+    track(sub: Subscription): void {
+        sub.connection.subscriptions.add(sub);
+        this.hold(sub.connection, sub.workspaceId);
+    }
+
+    /**
      * Adds a subscription that first receives the retained events after
      * `options.after`, then live ones, without gap or duplicate. History is
      * read and written a page at a time, each write counted against the

@@ -8,6 +8,7 @@ import type { RealtimeSettings } from '@collab/core';
 import { Admission } from './admission.js';
 import { startCensus } from './census.js';
 import { AccessControl } from './control.js';
+import { DocEndpoint } from './doc-endpoint.js';
 import { Hub } from './hub.js';
 import { realtimeMetrics, type RealtimeMetrics } from './metrics.js';
 import { limitRequest } from './guard.js';
@@ -50,9 +51,9 @@ const optionsSchema = Joi.object({ settings: Joi.object().pattern(Joi.string(), 
 
 /**
  * Both real-time transports on the server's own port, bound to
- * `server.app.bus` (register `collab-bus` and `collab-auth` first): nes with
- * the workspace subscriptions, and the plain WebSocket endpoint
- * `/ws/workspaces/{id}/`. Registers `@hapi/nes`, so plugins registered
+ * `server.app.bus` (register `collab-bus`, `collab-auth` and `collab-docs`
+ * first): nes with the workspace subscriptions, the plain WebSocket endpoint
+ * `/ws/workspaces/{id}/` and the document endpoint `/yjs/{workspace_id}/{path}`. Registers `@hapi/nes`, so plugins registered
  * after this one may add nes subscriptions with `server.subscription()`.
  * On stop, every socket is closed with 1012 (reconnect) before nes's own
  * shutdown, and presence updates finish before the bus closes.
@@ -60,7 +61,7 @@ const optionsSchema = Joi.object({ settings: Joi.object().pattern(Joi.string(), 
 export const realtimePlugin: Plugin<RealtimePluginOptions> = {
     name: 'collab-realtime',
     version: '1.0.0',
-    dependencies: ['collab-bus', 'collab-auth'],
+    dependencies: ['collab-bus', 'collab-auth', 'collab-docs'],
     register: async (server, options) => {
         Joi.assert(options, optionsSchema, 'collab-realtime options');
         const settings: RealtimeSettings = { ...server.app.config.realtime, ...options.settings };
@@ -75,10 +76,11 @@ export const realtimePlugin: Plugin<RealtimePluginOptions> = {
         const admission = new Admission(settings, () => counts.nes() + counts.ws());
         const nes = await registerNes(server, { hub, settings, admission, onSlow, onError });
         const plain = new PlainEndpoint(server, hub, settings, admission, { onSlow, onError });
+        const docs = new DocEndpoint(server, hub, server.plugins['collab-docs'].registry, settings, admission, plain, { onSlow, onError });
         counts.nes = () => nes.wss.clients.size;
-        counts.ws = () => plain.wss.clients.size;
+        counts.ws = () => plain.wss.clients.size + docs.wss.clients.size;
         let stopping = false;
-        takeOverUpgrades(server, { plain, nes, admission, settings, stopping: () => stopping, onError });
+        takeOverUpgrades(server, { plain, docs, nes, admission, settings, stopping: () => stopping, onError });
         const control = new AccessControl(server, hub);
         control.start();
         const api: RealtimeApi = { hub, settings, metrics, control, connectionOf: nesConnection, limitRequest, sockets, anonymous: () => admission.anonymous };
@@ -96,18 +98,21 @@ export const realtimePlugin: Plugin<RealtimePluginOptions> = {
         server.ext('onPreStop', async () => {
             stopping = true;
             control.stop();
-            await closeAll(hub, plain);
+            await closeAll(hub, [plain, docs]);
             await Promise.all([hub.drain(), stopCensus?.()]);
         }, { before: ['@hapi/nes'] });
     }
 };
 
-async function closeAll(hub: Hub, plain: PlainEndpoint): Promise<void> {
+async function closeAll(hub: Hub, endpoints: Array<PlainEndpoint | DocEndpoint>): Promise<void> {
     for (const connection of hub.connections()) {
         connection.close(CloseCode.restart, 'server restarting: reconnect');
     }
 
-    plain.close(CloseCode.restart, 'server restarting: reconnect');
+    for (const endpoint of endpoints) {
+        endpoint.close(CloseCode.restart, 'server restarting: reconnect');
+    }
+
     const deadline = Date.now() + CLOSE_WAIT_MS;
     while (hub.connections().length && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));

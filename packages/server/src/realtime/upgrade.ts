@@ -7,11 +7,13 @@ import type { RealtimeSettings } from '@collab/core';
 
 import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
 import type { NesServerInternals } from './nes-internals.js';
+import { docTarget, type DocEndpoint } from './doc-endpoint.js';
 import { plainTarget, type PlainEndpoint } from './plain.js';
 
 /** What the dispatcher routes between. */
 export interface UpgradeOptions {
     plain: PlainEndpoint;
+    docs: DocEndpoint;
     /** nes's `ws` server and the `upgrade` listeners taken from it. */
     nes: NesServerInternals;
     admission: Admission;
@@ -23,17 +25,18 @@ export interface UpgradeOptions {
 
 /**
  * Handles the listener's `upgrade` event, which nes's `ws` server would
- * claim whole: `/ws/workspaces/{id}/` goes to the plain endpoint, everything
- * else to nes's own listeners, unchanged. Before either, the origin is
+ * claim whole: `/ws/workspaces/{id}/` goes to the plain endpoint,
+ * `/yjs/{workspace_id}/{path}` to the document endpoint, everything else to
+ * nes's own listeners, unchanged. Before either, the origin is
  * checked (`WS_ALLOWED_ORIGINS`; requests without an `Origin` header, i.e.
  * not from a browser, pass). A nes socket is unauthenticated until its
  * `hello`: it needs a free authenticated place (else HTTP 503) and room in
  * its address's unauthenticated quota (else HTTP 429), both before the
- * handshake; the {@link Admission} counts it from then on. Plain sockets
- * authenticate before the handshake. Call after `takeNes`.
+ * handshake; the {@link Admission} counts it from then on. Plain and
+ * document sockets authenticate before the handshake. Call after `takeNes`.
  */
 export function takeOverUpgrades(server: Server, options: UpgradeOptions): void {
-    const { plain, nes, admission, settings } = options;
+    const { plain, docs, nes, admission, settings } = options;
     const listener = server.listener;
     nes.wss.on('connection', (ws, req) => admission.admit(ws, remoteIp(req)));
 
@@ -47,6 +50,20 @@ export function takeOverUpgrades(server: Server, options: UpgradeOptions): void 
 
         if (options.stopping()) {
             refuseUpgrade(socket, 503, 'server stopping: reconnect later');
+            return;
+        }
+
+        const doc = docTarget(req.url);
+        if (doc) {
+            if (admission.full()) {
+                plain.refuse(req, socket, head, CloseCode.tryAgain, 'server at capacity: reconnect later');
+                return;
+            }
+
+            docs.upgrade(req, socket, head, doc).catch((err: Error) => {
+                options.onError(err);
+                socket.destroy();
+            });
             return;
         }
 

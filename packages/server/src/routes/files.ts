@@ -86,6 +86,7 @@ export const fileRoutes: ServerRoute[] = [
                 const { role } = await workspaceAccess(db, id, user.id);
                 requireRole(role, WRITER_ROLES, 'writing files');
                 const result = await writeFile(db, { workspaceId: id, path, content, baseRevision, userId: user.id });
+                await request.server.plugins['collab-docs'].fileWritten(id, result.path, content, user);
                 await broadcastFileChange(request.server, { workspaceId: id, user, file: result.path, content, revision: result.revision });
                 return { path: result.path, revision: result.revision };
             }

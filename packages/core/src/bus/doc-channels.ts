@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+
+import { docKeys } from './keys.js';
+
+/** Receives a binary message published on a document's channel by another instance. */
+export type DocChannelListener = (message: Buffer) => void;
+
+/** What {@link DocChannels} needs: the bus's two connections and key prefix. */
+export interface DocChannelsOptions {
+    /** The commands connection (PUBLISH). */
+    redis: Redis;
+    /** The subscriber connection the event bus uses; messages of other channels are left to it. */
+    subscriber: Redis;
+    prefix: string;
+    onError: (err: Error) => void;
+}
+
+/**
+ * Binary pub/sub of collaborative documents, one channel per document under
+ * its workspace's hash tag: the one place documents talk to Redis pub/sub
+ * (cluster mode swaps PUBLISH/SUBSCRIBE for their sharded forms here).
+ * Shares the event bus's connections; the instance subscribes to a
+ * document's channel only while it holds the document. Pub/sub is at most
+ * once: {@link onReconnect} listeners hear when the subscriber is back, so
+ * they can catch up.
+ */
+export class DocChannels {
+    private readonly keys: ReturnType<typeof docKeys>;
+    private readonly listeners = new Map<string, DocChannelListener>();
+    private readonly reconnects = new Set<() => void>();
+    private closed = false;
+
+    constructor(private readonly options: DocChannelsOptions) {
+        this.keys = docKeys(options.prefix);
+        options.subscriber.on('messageBuffer', this.onMessage);
+        options.subscriber.on('ready', this.onReady);
+    }
+
+    /** Publishes a message to every other instance holding the document. */
+    async publish(workspaceId: number, path: string, message: Uint8Array): Promise<void> {
+        await this.options.redis.publish(this.keys.channel(workspaceId, path), Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+    }
+
+    /** Listens to a document's channel (one listener per document); resolves once subscribed. Returns the function that stops listening. */
+    async subscribe(workspaceId: number, path: string, listener: DocChannelListener): Promise<() => void> {
+        const channel = this.keys.channel(workspaceId, path);
+        if (this.closed || this.listeners.has(channel)) {
+            throw new Error(this.closed ? 'DocChannels is closed' : `already subscribed to ${channel}`);
+        }
+
+        this.listeners.set(channel, listener);
+        try {
+            await this.options.subscriber.subscribe(channel);
+        }
+        catch (err) {
+            this.listeners.delete(channel);
+            throw err;
+        }
+
+        return () => {
+            if (this.listeners.get(channel) === listener) {
+                this.listeners.delete(channel);
+                this.options.subscriber.unsubscribe(channel).catch(this.options.onError);
+            }
+        };
+    }
+
+    /** Calls `listener` each time the subscriber is connected again (messages may have been missed). Returns the function that stops it. */
+    onReconnect(listener: () => void): () => void {
+        this.reconnects.add(listener);
+        return () => this.reconnects.delete(listener);
+    }
+
+    /** Unsubscribes from every document channel; leaves the connections open. */
+    async close(): Promise<void> {
+        if (this.closed) {
+            return;
+        }
+
+        this.closed = true;
+        this.options.subscriber.off('messageBuffer', this.onMessage);
+        this.options.subscriber.off('ready', this.onReady);
+        const channels = [...this.listeners.keys()];
+        this.listeners.clear();
+        this.reconnects.clear();
+        if (channels.length && this.options.subscriber.status === 'ready') {
+            await this.options.subscriber.unsubscribe(...channels).catch(this.options.onError);
+        }
+    }
+
+    private readonly onMessage = (channel: Buffer, message: Buffer): void => {
+        const name = channel.toString();
+        if (!name.startsWith(this.keys.channelPrefix)) {
+            return;
+        }
+
+        const listener = this.listeners.get(name);
+        if (!listener) {
+            return;
+        }
+
+        try {
+            listener(message);
+        }
+        catch (err) {
+            this.options.onError(err as Error);
+        }
+    };
+
+    private readonly onReady = (): void => {
+        if (this.listeners.size === 0) {
+            return;
+        }
+
+        // PING is queued behind ioredis's resubscribe, so its reply means the channels are live again.
+        this.options.subscriber.ping().then(() => {
+            for (const listener of this.reconnects) {
+                listener();
+            }
+        }).catch(this.options.onError);
+    };
+}

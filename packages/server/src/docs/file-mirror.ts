@@ -1,0 +1,55 @@
+import type { Editor } from './messages.js';
+
+/** Writes a document's text to its file row; resolves once written (or found unchanged). */
+export type MirrorWrite = (text: string, editor: Editor) => Promise<void>;
+
+/** When the file follows the document: after `quietMs` without an edit, and at least every `maxWaitMs` while edits go on. */
+export interface MirrorTiming {
+    quietMs: number;
+    maxWaitMs: number;
+}
+
+/**
+ * Keeps a file's REST view following its document, debounced: one write
+ * (one revision, one `file_change`) after the edits pause, not one per
+ * keystroke. Every instance holding the document mirrors it; the write only
+ * changes the row when the text differs, so instances that converged write
+ * one revision between them.
+ */
+export class FileMirror {
+    private timer: NodeJS.Timeout | undefined;
+    private firstEdit = 0;
+    private editor: Editor | null = null;
+    private writing: Promise<void> = Promise.resolve();
+
+    constructor(private readonly text: () => string, private readonly write: MirrorWrite, private readonly timing: MirrorTiming, private readonly onError: (err: Error) => void) {}
+
+    /** The document changed (by `editor` when known). */
+    touch(editor: Editor | null): void {
+        this.editor = editor ?? this.editor;
+        const now = Date.now();
+        if (!this.timer) {
+            this.firstEdit = now;
+        }
+
+        clearTimeout(this.timer);
+        const wait = Math.max(0, Math.min(this.timing.quietMs, this.firstEdit + this.timing.maxWaitMs - now));
+        this.timer = setTimeout(() => void this.flush(), wait);
+        this.timer.unref();
+    }
+
+    /** Writes now if an edit is waiting; resolves once no write is in flight. */
+    async flush(): Promise<void> {
+        if (this.timer) {
+            clearTimeout(this.timer);
+            this.timer = undefined;
+            const editor = this.editor;
+            if (editor) {
+                const text = this.text();
+                this.writing = this.writing.then(() => this.write(text, editor)).catch(this.onError);
+            }
+        }
+
+        await this.writing;
+    }
+}

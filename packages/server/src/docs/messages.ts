@@ -1,0 +1,168 @@
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { DocMessage, DocSyncStep, MAX_PAYLOAD_BYTES } from '@collab/protocol';
+
+/** Who made an edit, as the file row and the `file_change` event name them. */
+export interface Editor {
+    id: number;
+    email: string;
+}
+
+/** A message a client sent that is not valid y-websocket (truncated, malformed, unknown type). */
+export class MalformedMessage extends Error {}
+
+/** A y-websocket message from a client, decoded. */
+export type ClientMessage =
+    | { type: 'step1'; stateVector: Uint8Array }
+    | { type: 'update'; update: Uint8Array }
+    | { type: 'awareness'; update: Uint8Array }
+    | { type: 'queryAwareness' }
+    | { type: 'auth' };
+
+/** Awareness entries one message may carry, and the largest state of one. */
+const MAX_AWARENESS_ENTRIES = 16;
+
+/** Decodes a client's message; throws {@link MalformedMessage}. The bytes must be the message's own (not a view into a larger buffer). */
+export function decodeClientMessage(data: Uint8Array): ClientMessage {
+    try {
+        const decoder = decoding.createDecoder(data);
+        const type = decoding.readVarUint(decoder);
+        let message: ClientMessage;
+        if (type === DocMessage.sync) {
+            const step = decoding.readVarUint(decoder);
+            const payload = decoding.readVarUint8Array(decoder);
+            if (step === DocSyncStep.step1) {
+                message = { type: 'step1', stateVector: payload };
+            }
+            else if (step === DocSyncStep.step2 || step === DocSyncStep.update) {
+                message = { type: 'update', update: payload };
+            }
+            else {
+                throw new MalformedMessage(`unknown sync step ${step}`);
+            }
+        }
+        else if (type === DocMessage.awareness) {
+            const update = decoding.readVarUint8Array(decoder);
+            checkAwareness(update);
+            message = { type: 'awareness', update };
+        }
+        else if (type === DocMessage.queryAwareness) {
+            message = { type: 'queryAwareness' };
+        }
+        else if (type === DocMessage.auth) {
+            decoding.readVarUint(decoder);
+            message = { type: 'auth' };
+        }
+        else {
+            throw new MalformedMessage(`unknown message type ${type}`);
+        }
+
+        return message;
+    }
+    catch (err) {
+        throw err instanceof MalformedMessage ? err : new MalformedMessage(`malformed message: ${(err as Error).message}`);
+    }
+}
+
+// An awareness update: count, then per client its id, clock and JSON state.
+function checkAwareness(update: Uint8Array): void {
+    const decoder = decoding.createDecoder(update);
+    const count = decoding.readVarUint(decoder);
+    if (count > MAX_AWARENESS_ENTRIES) {
+        throw new MalformedMessage(`an awareness update carries at most ${MAX_AWARENESS_ENTRIES} clients`);
+    }
+
+    for (let i = 0; i < count; i++) {
+        decoding.readVarUint(decoder);
+        decoding.readVarUint(decoder);
+        const state = decoding.readVarString(decoder);
+        if (state.length > MAX_PAYLOAD_BYTES) {
+            throw new MalformedMessage(`an awareness state is at most ${MAX_PAYLOAD_BYTES} bytes`);
+        }
+
+        JSON.parse(state);
+    }
+}
+
+function encode(write: (encoder: encoding.Encoder) => void): Uint8Array {
+    const encoder = encoding.createEncoder();
+    write(encoder);
+    return encoding.toUint8Array(encoder);
+}
+
+/** A sync message (`step` 0, 1 or 2) carrying a state vector or an update. */
+export function syncMessage(step: number, payload: Uint8Array): Uint8Array {
+    return encode((encoder) => {
+        encoding.writeVarUint(encoder, DocMessage.sync);
+        encoding.writeVarUint(encoder, step);
+        encoding.writeVarUint8Array(encoder, payload);
+    });
+}
+
+/** An awareness message. */
+export function awarenessMessage(update: Uint8Array): Uint8Array {
+    return encode((encoder) => {
+        encoding.writeVarUint(encoder, DocMessage.awareness);
+        encoding.writeVarUint8Array(encoder, update);
+    });
+}
+
+/** The y-protocols auth "permission denied" message with its reason. */
+export function deniedMessage(reason: string): Uint8Array {
+    return encode((encoder) => {
+        encoding.writeVarUint(encoder, DocMessage.auth);
+        encoding.writeVarUint(encoder, 0);
+        encoding.writeVarString(encoder, reason);
+    });
+}
+
+/** A message between instances about one document. */
+export type RelayMessage =
+    | { type: 'update'; from: string; editor: Editor | null; update: Uint8Array }
+    | { type: 'awareness'; from: string; update: Uint8Array }
+    /** "Send me what I lack" (state vector); with `ask`, receivers send their own query back. */
+    | { type: 'query'; from: string; stateVector: Uint8Array; ask: boolean };
+
+const RELAY_KINDS = ['update', 'awareness', 'query'] as const;
+
+/** Encodes a message for the document's channel. */
+export function encodeRelay(message: RelayMessage): Uint8Array {
+    return encode((encoder) => {
+        encoding.writeVarUint(encoder, RELAY_KINDS.indexOf(message.type));
+        encoding.writeVarString(encoder, message.from);
+        if (message.type === 'update') {
+            encoding.writeVarUint(encoder, message.editor?.id ?? 0);
+            encoding.writeVarString(encoder, message.editor?.email ?? '');
+            encoding.writeVarUint8Array(encoder, message.update);
+        }
+        else if (message.type === 'awareness') {
+            encoding.writeVarUint8Array(encoder, message.update);
+        }
+        else {
+            encoding.writeVarUint8Array(encoder, message.stateVector);
+            encoding.writeVarUint(encoder, message.ask ? 1 : 0);
+        }
+    });
+}
+
+/** Decodes a message from the document's channel; throws on garbage. */
+export function decodeRelay(data: Uint8Array): RelayMessage {
+    const decoder = decoding.createDecoder(data);
+    const type = RELAY_KINDS[decoding.readVarUint(decoder)];
+    const from = decoding.readVarString(decoder);
+    if (type === 'update') {
+        const id = decoding.readVarUint(decoder);
+        const email = decoding.readVarString(decoder);
+        return { type, from, editor: id ? { id, email } : null, update: decoding.readVarUint8Array(decoder) };
+    }
+
+    if (type === 'awareness') {
+        return { type, from, update: decoding.readVarUint8Array(decoder) };
+    }
+
+    if (type === 'query') {
+        return { type, from, stateVector: decoding.readVarUint8Array(decoder), ask: decoding.readVarUint(decoder) === 1 };
+    }
+
+    throw new Error('unknown relay message');
+}

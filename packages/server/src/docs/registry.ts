@@ -1,0 +1,226 @@
+import type { DocChannels } from '@collab/core';
+
+import type { Editor } from './messages.js';
+import { applyTextDiff } from './diff.js';
+import { SharedDoc } from './shared-doc.js';
+import type { DocKey, DocStore } from './store.js';
+
+/** Timings of documents; tests shorten them. */
+export interface DocSettings {
+    /** A document without sockets is unloaded after this long. */
+    idleMs: number;
+    /** The file follows the document this long after the last edit... */
+    quietMs: number;
+    /** ...and at least this often while edits go on. */
+    maxWaitMs: number;
+    /** Appended updates after which a document is compacted into its snapshot. */
+    compactEvery: number;
+    /** Awareness states not renewed for this long are removed. */
+    awarenessTimeoutMs: number;
+}
+
+/** Default {@link DocSettings}: unloaded within 60 s, the file written within 2 s, cursors gone within 30 s. */
+export const DOC_SETTINGS: DocSettings = { idleMs: 30_000, quietMs: 750, maxWaitMs: 5_000, compactEvery: 500, awarenessTimeoutMs: 22_000 };
+
+/** What the registry needs besides the store and channels: the file rows. */
+export interface DocFiles {
+    /** The file's current content ('' when there is none): a document without state starts from it. */
+    read(key: DocKey): Promise<string>;
+    /** Writes the document's text to the file row (a new revision and one `file_change`) unless it is already there. */
+    write(key: DocKey, text: string, editor: Editor): Promise<void>;
+}
+
+/** What {@link DocRegistry} takes. */
+export interface DocRegistryOptions {
+    store: DocStore;
+    channels: DocChannels;
+    files: DocFiles;
+    instanceId: string;
+    settings: DocSettings;
+    onError(err: Error): void;
+}
+
+interface Entry {
+    key: DocKey;
+    users: number;
+    loading: Promise<SharedDoc>;
+    doc?: SharedDoc;
+    unsubscribe?: () => void;
+    timer?: NodeJS.Timeout;
+    unloading?: Promise<void>;
+}
+
+const SWEEP_MS = 2_000;
+
+/**
+ * The documents this instance holds in memory, loaded only while it has
+ * editors of them (or a REST write is being applied) and unloaded
+ * `idleMs` after the last one leaves. Each loaded document listens to its
+ * channel, so updates cross to other instances once each.
+ */
+export class DocRegistry {
+    private readonly entries = new Map<string, Entry>();
+    private readonly sweeper: NodeJS.Timeout;
+    private readonly stopReconnects: () => void;
+    private closed = false;
+
+    constructor(private readonly options: DocRegistryOptions) {
+        this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+        this.sweeper.unref();
+        this.stopReconnects = options.channels.onReconnect(() => {
+            for (const entry of this.entries.values()) {
+                entry.doc?.catchUp();
+            }
+        });
+    }
+
+    /** Loaded documents and the bytes of their states (metrics). */
+    stats(): { loaded: number; bytes: number } {
+        let bytes = 0;
+        let loaded = 0;
+        for (const entry of this.entries.values()) {
+            if (entry.doc) {
+                loaded++;
+                bytes += entry.doc.bytes;
+            }
+        }
+
+        return { loaded, bytes };
+    }
+
+    /** Loads (or finds) a document and holds it until {@link release}. */
+    async acquire(key: DocKey): Promise<SharedDoc> {
+        if (this.closed) {
+            throw new Error('the document registry is closed');
+        }
+
+        const id = entryId(key);
+        let entry = this.entries.get(id);
+        while (entry?.unloading) {
+            await entry.unloading;
+            entry = this.entries.get(id);
+        }
+
+        if (!entry) {
+            const created = { key, users: 0 } as Entry;
+            created.loading = this.load(created);
+            created.loading.catch(() => this.drop(created));
+            this.entries.set(id, created);
+            entry = created;
+        }
+
+        entry.users++;
+        clearTimeout(entry.timer);
+        try {
+            return await entry.loading;
+        }
+        catch (err) {
+            this.release(key);
+            throw err;
+        }
+    }
+
+    /** Lets go of a document; it is unloaded `idleMs` after its last holder left. */
+    release(key: DocKey): void {
+        const entry = this.entries.get(entryId(key));
+        if (!entry || --entry.users > 0) {
+            return;
+        }
+
+        clearTimeout(entry.timer);
+        entry.timer = setTimeout(() => void this.unload(entry), this.options.settings.idleMs);
+        entry.timer.unref();
+    }
+
+    /**
+     * A file was written over REST (PUT or a `file_change` event): a document
+     * with stored state takes the new content as a minimal edit, so its
+     * editors see it at once and its state stays the file's.
+     */
+    async fileWritten(key: DocKey, content: string, editor: Editor): Promise<void> {
+        if (!this.entries.has(entryId(key)) && !await this.options.store.exists(key)) {
+            return;
+        }
+
+        const doc = await this.acquire(key);
+        try {
+            doc.edit(editor, (text) => applyTextDiff(text, content));
+            await doc.stored();
+        }
+        finally {
+            this.release(key);
+        }
+    }
+
+    /** Unloads every document (writing files and storing what waits); later acquires fail. */
+    async close(): Promise<void> {
+        this.closed = true;
+        clearInterval(this.sweeper);
+        this.stopReconnects();
+        await Promise.all([...this.entries.values()].map((entry) => this.unload(entry)));
+    }
+
+    private async load(entry: Entry): Promise<SharedDoc> {
+        const { key } = entry;
+        const { store, channels, files, instanceId, settings, onError } = this.options;
+        const state = await store.load(key, () => files.read(key));
+        const doc = new SharedDoc(key, state, {
+            store,
+            instanceId,
+            publish: (message) => channels.publish(key.workspaceId, key.path, message),
+            writeFile: (text, editor) => files.write(key, text, editor),
+            timing: settings,
+            compactEvery: settings.compactEvery,
+            awarenessTimeoutMs: settings.awarenessTimeoutMs,
+            onBroken: () => this.drop(entry),
+            onError
+        });
+        entry.doc = doc;
+        // Subscribed in the background: while Redis is away the document works on this instance and catches up after.
+        channels.subscribe(key.workspaceId, key.path, (message) => doc.receive(message)).then((unsubscribe) => {
+            if (this.entries.get(entryId(key)) !== entry || entry.unloading) {
+                unsubscribe();
+                return;
+            }
+
+            entry.unsubscribe = unsubscribe;
+            doc.catchUp();
+        }, onError);
+        return doc;
+    }
+
+    private unload(entry: Entry): Promise<void> {
+        clearTimeout(entry.timer);
+        entry.unloading ??= (async () => {
+            entry.unsubscribe?.();
+            const doc = await entry.loading.catch(() => undefined);
+            await doc?.close().catch(this.options.onError);
+            if (this.entries.get(entryId(entry.key)) === entry) {
+                this.entries.delete(entryId(entry.key));
+            }
+        })();
+        return entry.unloading;
+    }
+
+    // A broken document leaves the map at once: the next acquire loads a fresh copy from the database.
+    private drop(entry: Entry): void {
+        if (this.entries.get(entryId(entry.key)) === entry) {
+            this.entries.delete(entryId(entry.key));
+        }
+
+        entry.unsubscribe?.();
+        entry.unsubscribe = undefined;
+        entry.doc?.destroy();
+    }
+
+    private sweep(): void {
+        const now = Date.now();
+        for (const entry of this.entries.values()) {
+            entry.doc?.sweep(now);
+        }
+    }
+}
+
+function entryId(key: DocKey): string {
+    return `${key.workspaceId}\n${key.path}`;
+}

@@ -1,0 +1,335 @@
+import { CloseCode, DOC_TEXT_NAME, MAX_FILE_BYTES } from '@collab/protocol';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+
+import { FileMirror, type MirrorTiming, type MirrorWrite } from './file-mirror.js';
+import { awarenessMessage, decodeRelay, encodeRelay, syncMessage, type Editor, type RelayMessage } from './messages.js';
+import type { DocKey, DocStore } from './store.js';
+
+/** The transport side of one editor's socket. */
+export interface DocPeer {
+    send(message: Uint8Array): void;
+    close(code: number, reason: string): void;
+}
+
+/** An edit's origin that is not a socket (a REST write made a minimal edit). */
+export interface ServerEdit {
+    editor: Editor;
+}
+
+/** A socket's place in a document, as {@link SharedDoc} sees it: its peer and who it is. */
+export interface DocMember {
+    readonly peer: DocPeer;
+    readonly editor: Editor;
+}
+
+/** What a document needs from the registry that holds it. */
+export interface SharedDocDeps {
+    store: DocStore;
+    instanceId: string;
+    /** Publishes a message to the other instances holding the document. */
+    publish(message: Uint8Array): Promise<void>;
+    writeFile: MirrorWrite;
+    timing: MirrorTiming;
+    /** Appended updates after which the document is compacted into its snapshot. */
+    compactEvery: number;
+    /** Awareness states not renewed for this long are removed (their editor or its instance is gone). */
+    awarenessTimeoutMs: number;
+    /** Storing an update failed: the document's sockets were closed and it must not be used again. */
+    onBroken(doc: SharedDoc): void;
+    onError(err: Error): void;
+}
+
+/** Origin of what came from another instance. */
+const RELAY = Symbol('relay');
+const CATCH_UP_RETRY_MS = 2_000;
+
+/**
+ * One loaded document on this instance: its Yjs state, the awareness of its
+ * editors, and the sockets editing it. An edit from a socket (or a REST
+ * write) is stored first, then sent to the other local sockets and, once,
+ * to the other instances: nobody receives an update the database does not
+ * hold. Updates from other instances are already stored; they go to the
+ * local sockets at once. An instance that may have missed some asks the
+ * others for what its state vector lacks.
+ */
+export class SharedDoc {
+    readonly doc = new Y.Doc();
+    readonly text: Y.Text;
+    readonly awareness: Awareness;
+    readonly mirror: FileMirror;
+    private readonly members = new Map<DocMember, Set<number>>();
+    private pending: Promise<void> = Promise.resolve();
+    private relayEditor: Editor | null = null;
+    private appended = 0;
+    private compacting = false;
+    private retry: NodeJS.Timeout | undefined;
+    private sizeCache: number | undefined;
+    private broken = false;
+
+    constructor(readonly key: DocKey, state: Uint8Array, private readonly deps: SharedDocDeps) {
+        Y.applyUpdate(this.doc, state);
+        this.text = this.doc.getText(DOC_TEXT_NAME);
+        this.awareness = new Awareness(this.doc);
+        this.awareness.setLocalState(null);
+        this.mirror = new FileMirror(() => this.text.toJSON(), deps.writeFile, deps.timing, deps.onError);
+        this.doc.on('update', this.onUpdate);
+        this.awareness.on('update', this.onAwareness);
+    }
+
+    /** Sockets editing the document on this instance. */
+    get size(): number {
+        return this.members.size;
+    }
+
+    /** Bytes of the document's state, encoded (the memory metric). */
+    get bytes(): number {
+        this.sizeCache ??= Y.encodeStateAsUpdate(this.doc).byteLength;
+        return this.sizeCache;
+    }
+
+    join(member: DocMember): void {
+        this.members.set(member, new Set());
+    }
+
+    /** A socket left: its editors' cursors are removed everywhere. */
+    leave(member: DocMember): void {
+        const controlled = this.members.get(member);
+        if (controlled && this.members.delete(member) && controlled.size) {
+            removeAwarenessStates(this.awareness, [...controlled], member);
+        }
+    }
+
+    /** Resolves once every update applied so far is stored. */
+    async stored(): Promise<void> {
+        let pending;
+        do {
+            pending = this.pending;
+            await pending;
+        } while (pending !== this.pending);
+    }
+
+    /**
+     * True when the text stays within 1 MiB of UTF-8 with `update` applied.
+     * Cheap while the text is far from it (bytes ≤ 3 per UTF-16 unit; an
+     * update cannot insert more bytes than it has); near it, tried on a copy.
+     */
+    fits(update: Uint8Array): boolean {
+        const pending = (this.doc.store.pendingStructs?.update.byteLength ?? 0) + (this.doc.store.pendingDs?.byteLength ?? 0);
+        if (3 * this.text.length + update.byteLength + pending <= MAX_FILE_BYTES) {
+            return true;
+        }
+
+        const trial = new Y.Doc();
+        try {
+            Y.applyUpdate(trial, Y.encodeStateAsUpdate(this.doc));
+            Y.applyUpdate(trial, update);
+            const trialPending = trial.store.pendingStructs?.update.byteLength ?? 0;
+            return Buffer.byteLength(trial.getText(DOC_TEXT_NAME).toJSON()) + trialPending <= MAX_FILE_BYTES;
+        }
+        finally {
+            trial.destroy();
+        }
+    }
+
+    /** True when `update` would change the document (structs or deletions it does not have). */
+    novel(update: Uint8Array): boolean {
+        const { structs, ds } = Y.decodeUpdate(update);
+        if (structs.some((struct) => struct.id.clock + struct.length > Y.getState(this.doc.store, struct.id.client))) {
+            return true;
+        }
+
+        if (ds.clients.size === 0) {
+            return false;
+        }
+
+        const own = Y.createDeleteSetFromStructStore(this.doc.store);
+        for (const [client, ranges] of ds.clients) {
+            const covered = own.clients.get(client) ?? [];
+            for (const range of ranges) {
+                if (!covered.some((item) => item.clock <= range.clock && item.clock + item.len >= range.clock + range.len)) {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /** Applies an edit made on the server (a REST write): stored, then sent like a socket's. */
+    edit(editor: Editor, change: (text: Y.Text) => void): void {
+        const origin: ServerEdit = { editor };
+        this.doc.transact(() => change(this.text), origin);
+    }
+
+    /** Handles a message from another instance's copy of the document. */
+    receive(data: Buffer): void {
+        let message: RelayMessage;
+        try {
+            message = decodeRelay(new Uint8Array(data));
+        }
+        catch (err) {
+            this.deps.onError(err as Error);
+            return;
+        }
+
+        if (message.from === this.deps.instanceId) {
+            return;
+        }
+
+        if (message.type === 'update') {
+            this.relayEditor = message.editor;
+            try {
+                Y.applyUpdate(this.doc, message.update, RELAY);
+            }
+            finally {
+                this.relayEditor = null;
+            }
+        }
+        else if (message.type === 'awareness') {
+            applyAwarenessUpdate(this.awareness, message.update, RELAY);
+        }
+        else {
+            this.answer(message.stateVector, message.ask).catch(this.deps.onError);
+        }
+    }
+
+    /** Asks the other instances for what this copy lacks, and to ask back (after a load, a Redis blip or a lost publish). */
+    catchUp(): void {
+        clearTimeout(this.retry);
+        this.retry = undefined;
+        const query = encodeRelay({ type: 'query', from: this.deps.instanceId, stateVector: Y.encodeStateVector(this.doc), ask: true });
+        this.deps.publish(query).catch(() => this.catchUpLater());
+    }
+
+    /** Removes the awareness states not renewed in time (their editor, or its instance, is gone). */
+    sweep(now: number): void {
+        const outdated: number[] = [];
+        for (const [client, meta] of this.awareness.meta) {
+            if (this.awareness.states.has(client) && now - meta.lastUpdated >= this.deps.awarenessTimeoutMs) {
+                outdated.push(client);
+            }
+        }
+
+        if (outdated.length) {
+            removeAwarenessStates(this.awareness, outdated, 'timeout');
+        }
+    }
+
+    /** Writes the file if an edit waits, stores what is pending, compacts, and frees the document. */
+    async close(): Promise<void> {
+        clearTimeout(this.retry);
+        await this.mirror.flush();
+        await this.stored();
+        if (this.appended > 0 && !this.broken) {
+            await this.deps.store.compact(this.key).catch(this.deps.onError);
+        }
+
+        this.destroy();
+    }
+
+    /** Frees the document at once, without writing anything. */
+    destroy(): void {
+        clearTimeout(this.retry);
+        this.awareness.destroy();
+        this.doc.destroy();
+    }
+
+    /** Sends a message to every local socket but `except`. */
+    broadcast(message: Uint8Array, except: DocMember | null): void {
+        for (const member of this.members.keys()) {
+            if (member !== except) {
+                member.peer.send(message);
+            }
+        }
+    }
+
+    private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+        this.sizeCache = undefined;
+        if (origin === RELAY) {
+            this.broadcast(syncMessage(2, update), null);
+            this.mirror.touch(this.relayEditor);
+            return;
+        }
+
+        const member = this.members.has(origin as DocMember) ? origin as DocMember : null;
+        const editor = (origin as ServerEdit | DocMember | null)?.editor ?? null;
+        const stored = this.deps.store.append(this.key, update);
+        this.pending = stored.catch(() => undefined);
+        stored.then(() => this.committed(update, editor, member), (err: Error) => this.fail(err));
+    };
+
+    private committed(update: Uint8Array, editor: Editor | null, origin: DocMember | null): void {
+        try {
+            this.broadcast(syncMessage(2, update), origin);
+            this.deps.publish(encodeRelay({ type: 'update', from: this.deps.instanceId, editor, update })).catch(() => this.catchUpLater());
+            this.mirror.touch(editor);
+            if (++this.appended >= this.deps.compactEvery && !this.compacting) {
+                this.compacting = true;
+                this.appended = 0;
+                this.deps.store.compact(this.key).catch(this.deps.onError).finally(() => {
+                    this.compacting = false;
+                });
+            }
+        }
+        catch (err) {
+            this.deps.onError(err as Error);
+        }
+    }
+
+    // The document holds an update the database refused: nobody may receive it. Its sockets
+    // reconnect to a fresh copy and send their state again.
+    private fail(err: Error): void {
+        this.deps.onError(err);
+        if (this.broken) {
+            return;
+        }
+
+        this.broken = true;
+        for (const member of [...this.members.keys()]) {
+            member.peer.close(CloseCode.tryAgain, 'document storage failed: reconnect');
+        }
+
+        this.deps.onBroken(this);
+    }
+
+    private readonly onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
+        const controlled = this.members.get(origin as DocMember);
+        if (controlled) {
+            for (const client of added) {
+                controlled.add(client);
+            }
+
+            for (const client of removed) {
+                controlled.delete(client);
+            }
+        }
+
+        const update = encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]);
+        this.broadcast(awarenessMessage(update), null);
+        if (origin !== RELAY) {
+            this.deps.publish(encodeRelay({ type: 'awareness', from: this.deps.instanceId, update })).catch(() => undefined);
+        }
+    };
+
+    private async answer(stateVector: Uint8Array, ask: boolean): Promise<void> {
+        await this.stored();
+        const from = this.deps.instanceId;
+        await this.deps.publish(encodeRelay({ type: 'update', from, editor: null, update: Y.encodeStateAsUpdate(this.doc, stateVector) }));
+        const clients = [...this.awareness.states.keys()];
+        if (clients.length) {
+            await this.deps.publish(encodeRelay({ type: 'awareness', from, update: encodeAwarenessUpdate(this.awareness, clients) }));
+        }
+
+        if (ask) {
+            await this.deps.publish(encodeRelay({ type: 'query', from, stateVector: Y.encodeStateVector(this.doc), ask: false }));
+        }
+    }
+
+    private catchUpLater(): void {
+        if (!this.retry && !this.broken) {
+            this.retry = setTimeout(() => this.catchUp(), CATCH_UP_RETRY_MS);
+            this.retry.unref();
+        }
+    }
+}
