@@ -40,9 +40,24 @@ async function openFile(page: Page, project: string, workspace: string, path: st
     return editor;
 }
 
-/** The editor's text (CodeMirror draws each line as a block). */
-async function textOf(editor: Locator): Promise<string> {
-    return (await editor.innerText()).replace(/\u200b/g, '');
+/** The part of the DOM {@link textOf} reads (the tests compile without the DOM's types). */
+interface Element {
+    textContent: string | null;
+    cloneNode(deep: true): Element;
+    querySelectorAll(selector: string): Iterable<Element>;
+    remove(): void;
+}
+
+/** The editor's text: its lines, without the name tags and carets of other users' cursors. */
+function textOf(editor: Locator): Promise<string> {
+    return editor.evaluate((content: Element) => [...content.querySelectorAll('.cm-line')].map((line) => {
+        const copy = line.cloneNode(true);
+        for (const caret of copy.querySelectorAll('.cm-ySelectionCaret')) {
+            caret.remove();
+        }
+
+        return copy.textContent ?? '';
+    }).join('\n'));
 }
 
 describe('the web console in Chromium', { timeout: 240_000 }, () => {
@@ -163,7 +178,7 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         await page.getByRole('list', { name: 'Job history' }).getByText(/python: Succeeded/).waitFor();
     });
 
-    it('merges two users typing in one file at once: both editors end with the same text', async () => {
+    it('merges two users typing in one file at once: both editors end with the same text, each showing the other\'s named cursor', async () => {
         const editors = [pages.alice, pages.bob].map((page) => page.getByRole('textbox', { name: 'main.py', exact: true }));
         await until(async () => (await textOf(editors[1]!)).includes("print('hi')"), 10_000, 'the collaborator to see the first line');
         await Promise.all([pages.alice, pages.bob].map(async (page, i) => {
@@ -177,6 +192,8 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
             return a === b && a.includes("print('from alice')") && a.includes("print('from bob')") && a;
         }, 15_000, 'both editors to hold the same text with both users\' lines');
         assert.ok(final.includes("print('hi')"));
+        await pages.alice.locator('.cm-ySelectionInfo', { hasText: 'bob' }).waitFor({ state: 'attached' });
+        await pages.bob.locator('.cm-ySelectionInfo', { hasText: 'alice' }).waitFor({ state: 'attached' });
     });
 
     it('shows a viewer the file read-only, says so, and offers no Run, New file or Delete', async () => {
