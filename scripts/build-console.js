@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the web console (packages/console) into packages/server/dist/console: an index.html and content-hashed
 // scripts and styles under assets/, each beside its gzip, so collab-server can serve them with long-lived caching.
+// The server puts each response's Content-Security-Policy nonce where index.html says __CSP_NONCE__.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -44,7 +45,7 @@ export async function buildConsole() {
     const [entry, { cssBundle }] = Object.entries(result.metafile.outputs).find(([, output]) => output.entryPoint);
     const script = basename(entry);
     const style = basename(cssBundle);
-    write(join(out, 'index.html'), new TextEncoder().encode(page(script, style)));
+    writeFileSync(join(out, 'index.html'), page(script, style));
     return names;
 }
 
@@ -60,6 +61,7 @@ function page(script, style) {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light">
+<meta property="csp-nonce" nonce="__CSP_NONCE__">
 <title>collab</title>
 <link rel="stylesheet" href="assets/${style}">
 <script type="module" src="assets/${script}"></script>

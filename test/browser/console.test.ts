@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -20,6 +21,9 @@ process.env.TMPDIR = privateTmp;
 after(() => rmSync(privateTmp, { recursive: true, force: true }));
 
 const PASSWORD = 'correct horse battery';
+
+/** The README's screenshot of the console. */
+const SCREENSHOT = fileURLToPath(new URL('../../docs/console.png', import.meta.url));
 const TIMEOUT = { timeout: 20_000 };
 
 /** Signs in through the form, as a person would. */
@@ -69,7 +73,7 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
     let carol: TestUser;
     const pages: Record<'alice' | 'bob' | 'carol' | 'newcomer', Page> = {} as never;
     const elsewhere: string[] = [];
-    const errors: string[] = [];
+    const errors = new Map<string, string[]>();
     const project = `Demo ${randomUUID().slice(0, 6)}`;
 
     before(async () => {
@@ -81,7 +85,7 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
             const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
             const page = pages[name] = await context.newPage();
             elsewhere.push(...await stayOn(page, new URL(t.server.info.uri).origin));
-            errors.push(...pageErrors(page).map((text) => `${name}: ${text}`));
+            errors.set(name, pageErrors(page));
             page.setDefaultTimeout(20_000);
             await page.goto(`${t.server.info.uri}/`);
         }
@@ -214,6 +218,19 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         assert.doesNotMatch(await textOf(pages.alice.getByRole('textbox', { name: 'main.py', exact: true })), /viewer typing/);
     });
 
+    it('keeps the README\'s screenshot current (docs/console.png, 1280×800)', async () => {
+        const page = pages.alice;
+        await page.getByRole('button', { name: 'Run' }).click();
+        const output = page.getByRole('region', { name: 'Output' });
+        await output.getByText(/^Succeeded: exit code 0/).waitFor();
+        assert.match(await output.getByLabel('Program output').innerText(), /from alice/);
+        await page.getByRole('list', { name: 'Here now' }).getByText(carol.email).waitFor();
+        await page.mouse.move(0, 0);
+        const png = await page.screenshot({ path: SCREENSHOT });
+        assert.equal(png.readUInt32BE(16), 1280);
+        assert.equal(png.readUInt32BE(20), 800);
+    });
+
     it('offers the viewer no member controls on the project page', async () => {
         const page = pages.carol;
         await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: project }).click();
@@ -244,6 +261,8 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
 
     it('loads nothing from the internet and logs no error', () => {
         assert.deepEqual(elsewhere, []);
-        assert.deepEqual(errors.filter((text) => !/status of 401/.test(text)), []);
+        // The one expected: the wrong password's 401.
+        const logged = [...errors].flatMap(([name, texts]) => texts.map((text) => `${name}: ${text}`));
+        assert.deepEqual(logged.filter((text) => !/^alice: Failed to load resource: the server responded with a status of 401/.test(text)), []);
     });
 });

@@ -40,8 +40,9 @@ describe('the web console at /', () => {
         }
     });
 
-    it('sends a Content-Security-Policy that allows only the console\'s own scripts', async () => {
-        const csp = String((await t.server.inject('/')).headers['content-security-policy']);
+    it('sends a Content-Security-Policy that allows only the console\'s own scripts, with a fresh style nonce each time', async () => {
+        const [first, second] = [await t.server.inject('/'), await t.server.inject('/')];
+        const csp = String(first.headers['content-security-policy']);
         const directives = new Map(csp.split(';').map((part) => {
             const [name, ...values] = part.trim().split(/\s+/);
             return [name!, values];
@@ -51,6 +52,11 @@ describe('the web console at /', () => {
         assert.deepEqual(directives.get('object-src'), ["'none'"]);
         assert.deepEqual(directives.get('frame-ancestors'), ["'none'"]);
         assert.doesNotMatch(csp, /unsafe-eval/);
+        const nonce = /'nonce-([A-Za-z0-9+/=]{22,})'/.exec(String(directives.get('style-src')))?.[1];
+        assert.ok(nonce, csp);
+        assert.ok(first.payload.includes(`nonce="${nonce}"`), 'the page carries its nonce');
+        assert.notEqual(second.headers['content-security-policy'], csp);
+        assert.ok(!second.payload.includes(nonce));
         assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)/, 'no inline script in the page');
     });
 

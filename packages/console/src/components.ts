@@ -58,14 +58,14 @@ export function formFor(ctx: Context, options: FormOptions): HTMLFormElement {
  * A button that opens a form in its place; the form's Cancel (or Escape) closes it and gives the
  * focus back to the button.
  */
-export function revealer(label: string, build: (close: () => void) => HTMLFormElement): HTMLElement {
+export function revealer(label: string, build: (close: () => void) => HTMLFormElement, className?: string): HTMLElement {
     const slot = h('div', { class: 'revealer' });
     const open = (): void => {
         const form = build(close);
         replace(slot, form);
         form.querySelector<HTMLElement>('input, select')?.focus();
     };
-    const button = h('button', { type: 'button', onclick: open }, label);
+    const button = h('button', { type: 'button', class: className, onclick: open }, label);
     const close = (): void => {
         replace(slot, button);
         button.focus();

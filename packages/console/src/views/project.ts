@@ -34,7 +34,7 @@ function render(ctx: Context, element: HTMLElement, project: Project): void {
                 close();
             }
         });
-    });
+    }, 'secondary');
     const remove = project.role === 'owner' && deleteButton(ctx, `Delete ${project.name} with all its workspaces and files?`, async () => {
         await ctx.session.client.projects.delete(project.id);
         ctx.go('#/');

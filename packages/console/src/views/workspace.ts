@@ -121,7 +121,7 @@ export class WorkspaceView implements View {
                     close();
                 }
             });
-        });
+        }, 'secondary');
         const remove = project.role === 'owner' && deleteButton(this.#ctx, `Delete the workspace ${workspace.name} with its files?`, async () => {
             await this.#ctx.session.client.workspaces.delete(workspace.id);
             this.#ctx.go(projectHref(project.id));

@@ -46,6 +46,9 @@ export function openEditor(parent: HTMLElement, session: Session, options: Edito
     };
 }
 
+/** The nonce of this page's Content-Security-Policy, for the editor's style elements (set by the server). */
+const STYLE_NONCE = document.querySelector<HTMLMetaElement>('meta[property="csp-nonce"]')?.nonce ?? '';
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#e377c2', '#8c564b', '#17becf', '#bcbd22'];
 
 /** A colour of one's own for a user's cursor, the same in every browser. */
@@ -75,6 +78,7 @@ function createEditor(parent: HTMLElement, shared: SharedDocument, options: Edit
         state: EditorState.create({
             doc: shared.text.toJSON(),
             extensions: [
+                EditorView.cspNonce.of(STYLE_NONCE),
                 keymap.of([{ key: 'Mod-Enter', run: () => (options.onRun?.(), true) }]),
                 basicSetup,
                 language.of([]),

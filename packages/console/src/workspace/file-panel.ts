@@ -82,7 +82,7 @@ export class FilePanel {
                         ctx.go(workspaceHref(workspaceId, saved));
                     }
                 });
-            }),
+            }, 'secondary'),
             deleteButton(ctx, `Delete ${path}?`, async () => {
                 await ctx.session.client.files.delete(workspaceId, path);
                 options.files.removed(path);
