@@ -28,6 +28,7 @@ describe('the console\'s session', { timeout: 120_000 }, () => {
         await page.getByRole('heading', { name: 'Projects' }).waitFor();
         return page;
     };
+    const freshToken = async () => ((await t.call('POST', '/api/auth/login/', { payload: { email: user.email, password: PASSWORD } })).result as { access: string }).access;
     const storedRefresh = (page: Page) => page.evaluate('sessionStorage.getItem("collab.refresh")') as Promise<string | null>;
     const revoke = async (refresh: string | null) => {
         const res = await t.call('POST', '/api/auth/logout/', { payload: { refresh } });
@@ -60,6 +61,33 @@ describe('the console\'s session', { timeout: 120_000 }, () => {
         await page.getByLabel('Name').fill('After a refresh');
         await page.getByRole('button', { name: 'Create' }).click();
         await page.getByRole('heading', { name: 'After a refresh' }).waitFor();
+        await page.context().close();
+    });
+
+    it('keeps a file\'s editor live across access-token expiries: typing after them reaches the server', async () => {
+        const token = await freshToken();
+        const project = (await t.call('POST', '/api/projects/projects/', { token, payload: { name: 'Long edit' } })).result as { id: number };
+        const workspace = (await t.call('POST', `/api/projects/projects/${project.id}/workspaces/`, { token, payload: { name: 'w' } })).result as { id: number };
+        const put = await t.call('PUT', `/api/projects/workspaces/${workspace.id}/files/notes.txt`, { token, payload: { content: 'start\n' } });
+        assert.equal(put.statusCode, 200, put.payload);
+
+        const page = await open();
+        await page.goto(`${t.server.info.uri}/#/workspaces/${workspace.id}/notes.txt`);
+        const editor = page.getByRole('textbox', { name: 'notes.txt', exact: true });
+        await editor.getByText('start').waitFor();
+        // Three refreshes, each a token lifetime minus a little apart: the token the file was opened with has expired.
+        for (let refreshes = 0; refreshes < 3; ++refreshes) {
+            const before = await storedRefresh(page);
+            await until(async () => (await storedRefresh(page)) !== before, 30_000, 'a background refresh');
+        }
+
+        await editor.click();
+        await page.keyboard.press('Control+End');
+        await page.keyboard.type('typed after expiry');
+        await until(async () => {
+            const file = await t.call('GET', `/api/projects/workspaces/${workspace.id}/files/notes.txt`, { token: await freshToken() });
+            return (file.result as { content: string }).content.includes('typed after expiry');
+        }, 20_000, 'the typed text in the file');
         await page.context().close();
     });
 
