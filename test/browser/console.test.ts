@@ -106,6 +106,48 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         await page.getByText('No projects yet').waitFor();
     });
 
+    it('renames by "Rename" and "Save as", and deletes a file, a workspace and a project after asking once more', async () => {
+        const page = pages.newcomer;
+        await page.getByRole('button', { name: 'New project' }).click();
+        await page.getByLabel('Name').fill('Scratch');
+        await page.getByRole('button', { name: 'Create' }).click();
+        await page.getByRole('button', { name: 'Rename' }).click();
+        await page.getByLabel('Name').fill('Scratch renamed');
+        await page.getByRole('button', { name: 'Save' }).click();
+        await page.getByRole('heading', { name: 'Scratch renamed' }).waitFor();
+
+        await page.getByRole('button', { name: 'New workspace' }).click();
+        await page.getByLabel('Name').fill('w1');
+        await page.getByRole('button', { name: 'Create' }).click();
+        await page.getByRole('button', { name: 'New file' }).click();
+        await page.getByLabel('Path').fill('a.py');
+        await page.getByRole('button', { name: 'Create' }).click();
+        await page.getByRole('textbox', { name: 'a.py', exact: true }).click();
+        await page.keyboard.type('x = 1');
+        await page.getByRole('button', { name: 'Save as' }).click();
+        await page.getByLabel('Path').fill('b.py');
+        await page.getByRole('button', { name: 'Save', exact: true }).click();
+        const copy = page.getByRole('textbox', { name: 'b.py', exact: true });
+        await copy.getByText('x = 1').waitFor();
+
+        const files = page.getByRole('list', { name: 'Files' });
+        await files.getByRole('link', { name: 'a.py' }).click();
+        await page.getByRole('group', { name: 'a.py actions' }).getByRole('button', { name: 'Delete' }).click();
+        await page.getByRole('button', { name: 'Yes, delete' }).click();
+        await files.getByRole('link', { name: 'a.py' }).waitFor({ state: 'detached' });
+        await files.getByRole('link', { name: 'b.py' }).waitFor();
+
+        await page.getByRole('group', { name: 'Workspace actions' }).getByRole('button', { name: 'Delete' }).click();
+        await page.getByRole('button', { name: 'Yes, delete' }).click();
+        await page.getByRole('heading', { name: 'Scratch renamed' }).waitFor();
+        await page.getByText('No workspaces yet.').waitFor();
+
+        await page.getByRole('button', { name: 'Delete' }).click();
+        await page.getByRole('button', { name: 'Yes, delete' }).click();
+        await page.getByRole('heading', { name: 'Projects' }).waitFor();
+        await page.getByText('No projects yet').waitFor();
+    });
+
     it('says in a sentence when the password is wrong', async () => {
         const page = pages.alice;
         await page.getByLabel('Email').fill(alice.email);
@@ -156,6 +198,32 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         const members = page.getByRole('list', { name: 'Members' });
         assert.equal(await members.getByLabel(`Access of ${bob.email}`).inputValue(), 'collaborator');
         assert.equal(await members.getByLabel(`Access of ${carol.email}`).inputValue(), 'viewer');
+    });
+
+    it('changes a member\'s role with "Access of …" and removes a member with "Remove"', async () => {
+        const page = pages.alice;
+        const dave = await t.user('dave');
+        await page.getByLabel('Member email').fill(dave.email);
+        await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+        await page.getByRole('button', { name: 'Add member' }).click();
+        const members = page.getByRole('list', { name: 'Members' });
+        await members.getByLabel(`Access of ${dave.email}`).selectOption('collaborator');
+        const projectId = Number(new URL(page.url()).hash.split('/')[2]);
+        const roleOf = async () => ((await t.call('GET', `/api/projects/projects/${projectId}/members/`, { token: alice.access })).result as { user: { id: number }; role: string }[])
+            .find((member) => member.user.id === dave.id)?.role;
+        assert.equal(await until(async () => (await roleOf()) === 'collaborator' && 'collaborator', 10_000, 'the role change'), 'collaborator');
+
+        await members.getByRole('button', { name: `Remove ${dave.email}` }).click();
+        await members.getByText(dave.email).waitFor({ state: 'detached' });
+        assert.equal(await roleOf(), undefined);
+    });
+
+    it('says in a sentence what the server refused: an unknown member email', async () => {
+        const page = pages.alice;
+        await page.getByLabel('Member email').fill('nobody-at-all@example.com');
+        await page.getByRole('button', { name: 'Add member' }).click();
+        await page.getByRole('form', { name: 'Add a member' }).getByRole('alert')
+            .filter({ hasText: 'Nobody has registered with that email yet: ask them to register first.' }).waitFor();
     });
 
     it('shows "Here now" with both users once the collaborator opens the workspace', async () => {
@@ -261,8 +329,8 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
 
     it('loads nothing from the internet and logs no error', () => {
         assert.deepEqual(elsewhere, []);
-        // The one expected: the wrong password's 401.
+        // The expected ones: the wrong password's 401 and the unknown member's 404.
         const logged = [...errors].flatMap(([name, texts]) => texts.map((text) => `${name}: ${text}`));
-        assert.deepEqual(logged.filter((text) => !/^alice: Failed to load resource: the server responded with a status of 401/.test(text)), []);
+        assert.deepEqual(logged.filter((text) => !/^alice: Failed to load resource: the server responded with a status of 40[14]/.test(text)), []);
     });
 });

@@ -16,8 +16,8 @@ export class ErrorLine {
 
 /** Options of {@link formFor}. */
 export interface FormOptions {
-    /** The form's accessible name. */
-    label: string;
+    /** The form's accessible name (none for a rename form: "Rename" would match every "Name" field). */
+    label?: string;
     fields: HTMLElement[];
     /** The submit button's text. */
     submit: string;

@@ -1,8 +1,9 @@
-import { ROLES, type Member, type Project, type Role } from '@collab/sdk';
+import { NotFoundError, ROLES, type Member, type Project, type Role } from '@collab/sdk';
 
 import { ErrorLine, formFor } from '../components.js';
 import type { Context } from '../context.js';
 import { field, h, replace } from '../dom.js';
+import { Refusal } from '../errors.js';
 
 /** A project's members with their roles; owners add by email, change roles and remove. */
 export function membersSection(ctx: Context, project: Project): HTMLElement {
@@ -24,7 +25,9 @@ export function membersSection(ctx: Context, project: Project): HTMLElement {
             fields: [field('Member email', email), field('Role', role)],
             submit: 'Add member',
             onSubmit: async () => {
-                await ctx.session.client.members.add(project.id, { email: email.value.trim(), role: role.value as Role });
+                await ctx.session.client.members.add(project.id, { email: email.value.trim(), role: role.value as Role }).catch((err: unknown) => {
+                    throw err instanceof NotFoundError ? new Refusal('Nobody has registered with that email yet: ask them to register first.') : err;
+                });
                 email.value = '';
                 load();
             }

@@ -24,7 +24,6 @@ function render(ctx: Context, element: HTMLElement, project: Project): void {
     const rename = canWrite && revealer('Rename', (close) => {
         const name = h('input', { type: 'text', required: true, maxlength: 200, value: project.name });
         return formFor(ctx, {
-            label: 'Rename project',
             fields: [field('Name', name)],
             submit: 'Save',
             onCancel: close,

@@ -111,7 +111,6 @@ export class WorkspaceView implements View {
         const rename = project.role !== 'viewer' && revealer('Rename', (close) => {
             const name = h('input', { type: 'text', required: true, maxlength: 200, value: workspace.name });
             return formFor(this.#ctx, {
-                label: 'Rename workspace',
                 fields: [field('Name', name)],
                 submit: 'Save',
                 onCancel: close,
