@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Server, ServerInjectOptions } from '@hapi/hapi';
-import { createServer } from '@collab/server';
+import { createServer, type ServerOptions } from '@collab/server';
 import { advertiseWorker, type Config, type Logger, type RealtimeSettings } from '@collab/core';
 import { Redis } from 'ioredis';
 
@@ -47,6 +47,8 @@ export interface TestServerOptions {
     logger?: Logger;
     /** Real-time settings over the configuration's. */
     realtime?: Partial<RealtimeSettings>;
+    /** Timings of collaborative documents over the defaults. */
+    docs?: ServerOptions['docs'];
     /** How long `stop()` lets open connections drain before cutting them (hapi's default: 5 s). */
     stopTimeoutMs?: number;
 }
@@ -55,7 +57,7 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
     const config = options.config ?? testConfig(options.env);
     const database = options.database ?? await createTestDatabase();
-    const server = await createServer({ config, db: database.db, logger: options.logger, realtime: options.realtime });
+    const server = await createServer({ config, db: database.db, logger: options.logger, realtime: options.realtime, docs: options.docs });
     await (options.listen ? server.start() : server.initialize());
 
     const call: TestServer['call'] = (method, url, { token, payload, headers = {} } = {}) => {

@@ -15,13 +15,14 @@ const root = fileURLToPath(new URL('../../packages/sdk/', import.meta.url));
 const sources = (readdirSync(join(root, 'src'), { recursive: true }) as string[]).filter((file) => file.endsWith('.ts'));
 
 describe('the @collab/sdk package', () => {
-    it('uses no Node built-in, so that it runs in browsers (ws only in the Node platform module)', () => {
+    it('uses no Node built-in, so that it runs in browsers (ws only in the Node platform module; Yjs and its provider are browser-safe)', () => {
         const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
         for (const file of sources) {
             const text = readFileSync(join(root, 'src', file), 'utf8');
             for (const [, specifier] of text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) {
                 assert.ok(!builtins.has(specifier!), `${file} imports ${specifier}`);
                 const allowed = specifier!.startsWith('.') || specifier === '#platform/websocket' || specifier === '@collab/protocol' || specifier!.startsWith('@hapi/nes/')
+                    || /^(yjs|y-websocket|y-protocols\/\w+)$/.test(specifier!)
                     || (specifier === 'ws' && file === join('platform', 'websocket.node.ts'));
                 assert.ok(allowed, `${file} imports ${specifier}`);
             }

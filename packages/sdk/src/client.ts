@@ -2,6 +2,7 @@ import { Transport, type CollabClientOptions } from './http.js';
 import { RealtimeConnection } from './realtime/connection.js';
 import { AdminResource } from './resources/admin.js';
 import { AuthResource } from './resources/auth.js';
+import { DocsResource } from './resources/docs.js';
 import { EventsResource } from './resources/events.js';
 import { FilesResource } from './resources/files.js';
 import { JobsResource } from './resources/jobs.js';
@@ -21,7 +22,7 @@ import type { TokenPair } from './types.js';
  * const stop = await client.realtime.subscribe(31, (event) => console.log(event.seq, event.event));
  * ```
  *
- * `realtime` and live `jobs.wait` use the platform's WebSocket, or on Node 20 the `ws` package, loaded when first needed.
+ * `realtime`, `docs` and live `jobs.wait` use the platform's WebSocket, or on Node 20 the `ws` package, loaded when first needed.
  */
 export class CollabClient {
     /** Accounts and sessions. */
@@ -40,6 +41,8 @@ export class CollabClient {
     readonly jobs: JobsResource;
     /** Live workspace events over one shared WebSocket. */
     readonly realtime: RealtimeResource;
+    /** Files as live shared documents, edited by several people at once. */
+    readonly docs: DocsResource;
     /** Administration (admins only). */
     readonly admin: AdminResource;
     readonly #transport: Transport;
@@ -55,6 +58,7 @@ export class CollabClient {
         const connection = new RealtimeConnection(this.#transport, options.WebSocket);
         this.jobs = new JobsResource(this.#transport, connection);
         this.realtime = new RealtimeResource(connection);
+        this.docs = new DocsResource(this.#transport, options.WebSocket);
         this.admin = new AdminResource(this.#transport);
     }
 

@@ -25,7 +25,7 @@ export interface CollabClientOptions {
     /** Retries of idempotent requests on 429, 5xx and network errors (default 2). */
     maxRetries?: number;
     /**
-     * The WebSocket class `client.realtime` and `jobs.wait` use. By default the platform's
+     * The WebSocket class `client.realtime`, `client.docs` and `jobs.wait` use. By default the platform's
      * (browsers, Node 22+), or on Node 20 the `ws` package's, loaded on first use.
      */
     WebSocket?: WebSocketConstructor;

@@ -35,8 +35,11 @@ export function docTarget(url: string | undefined): DocTarget | null {
         return null;
     }
 
-    const parsed = new URL(url, 'http://localhost');
-    const [id = '', ...segments] = parsed.pathname.slice(DOC_PATH_PREFIX.length).split('/');
+    // Read raw, not through URL(): it would resolve `..` and `\\` before the path is checked.
+    const mark = url.indexOf('?');
+    const raw = mark === -1 ? url : url.slice(0, mark);
+    const query = new URLSearchParams(mark === -1 ? '' : url.slice(mark + 1));
+    const [id = '', ...segments] = raw.slice(DOC_PATH_PREFIX.length).split('/');
     let path: string | null;
     try {
         path = segments.map((segment) => decodeURIComponent(segment)).join('/');
@@ -48,7 +51,7 @@ export function docTarget(url: string | undefined): DocTarget | null {
     return {
         workspaceId: /^\d{1,10}$/.test(id) ? Number(id) : 0,
         path: path !== null && pathProblem(path) === null ? path : null,
-        token: parsed.searchParams.get('token')
+        token: query.get('token')
     };
 }
 

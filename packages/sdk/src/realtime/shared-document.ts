@@ -1,0 +1,218 @@
+import { CloseCode, DOC_PATH_PREFIX, DOC_TEXT_NAME } from '@collab/protocol';
+import { WebsocketProvider, messageAuth } from 'y-websocket';
+import { readAuthMessage } from 'y-protocols/auth';
+import { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+
+import { AuthenticationError, ConnectionError, type CollabError } from '../errors.js';
+import type { Transport } from '../http.js';
+import { platformWebSocket } from '#platform/websocket';
+import { reconnectDelay } from './backoff.js';
+import type { WebSocketConstructor } from './nes.js';
+import { freshToken, realtimeError } from './open.js';
+
+/** What happens to a shared document's connection, as `onStatus` reports it. */
+export type DocumentStatus =
+    /** The socket is open and the document in sync with the server (again, after a reconnect). */
+    | { state: 'synced' }
+    /** The socket dropped (`code` and `reason` when the server closed it); the provider reconnects by itself. */
+    | { state: 'disconnected'; code?: number; reason?: string }
+    /** The server refused a local update (viewers may not write, or the text would pass its limit): nobody else saw it. */
+    | { state: 'denied'; reason: string }
+    /** Ended for good: access removed (`PermissionError`) or the session died (`AuthenticationError`). */
+    | { state: 'ended'; error: CollabError };
+
+/** Options of `docs.open()`. */
+export interface OpenDocumentOptions {
+    /** Connection changes; `ended` is final. */
+    onStatus?: (status: DocumentStatus) => void;
+}
+
+interface CloseInfo {
+    code: number;
+    reason: string;
+}
+
+/**
+ * A live shared document: one file of a workspace as a Yjs document, kept in sync with the
+ * server (and every other editor) over the y-websocket protocol by a `WebsocketProvider`.
+ * Bind `text` and `awareness` to an editor (`yCollab(text, awareness)` for CodeMirror), or edit
+ * `text` directly. `synced` resolves once the server's state has arrived.
+ *
+ * The socket is authenticated with the client's access token, refreshed before connecting when
+ * it expires soon. When the server closes it with 4401 (the token expired), the token is refreshed
+ * and the provider reconnects; a second 4401 before any sync, or a dead session, ends the document
+ * with an `AuthenticationError`. 4403 (access removed, or no such workspace) ends it with a
+ * `PermissionError`. Any other close reconnects with the provider's backoff.
+ */
+export class SharedDocument {
+    /** The Yjs document. */
+    readonly doc: Y.Doc;
+    /** The file's text (`Y.Text` named `content`). */
+    readonly text: Y.Text;
+    /** Cursors, selections and names of everyone editing the file. */
+    readonly awareness: Awareness;
+    /** Resolves on the first sync with the server; rejects with a `CollabError` when the document ends before. */
+    readonly synced: Promise<void>;
+    readonly #transport: Transport;
+    readonly #url: string;
+    readonly #room: string;
+    readonly #onStatus?: (status: DocumentStatus) => void;
+    #provider?: WebsocketProvider;
+    #closed = false;
+    #refusedSinceSync = false;
+    #attempt = 0;
+    #retryTimer?: ReturnType<typeof setTimeout>;
+    #settle!: { resolve: () => void; reject: (error: CollabError) => void };
+
+    constructor(transport: Transport, workspaceId: number, path: string, WebSocket: WebSocketConstructor | undefined, options: OpenDocumentOptions) {
+        this.#transport = transport;
+        this.#url = `${transport.baseUrl.replace(/^http/, 'ws')}${DOC_PATH_PREFIX}`;      // the provider drops the trailing slash
+        this.#room = `${workspaceId}/${path.split('/').map(encodeURIComponent).join('/')}`;
+        this.#onStatus = options.onStatus;
+        this.doc = new Y.Doc();
+        this.text = this.doc.getText(DOC_TEXT_NAME);
+        this.awareness = new Awareness(this.doc);
+        this.synced = new Promise<void>((resolve, reject) => (this.#settle = { resolve, reject }));
+        this.synced.catch(() => undefined);                 // reported through onStatus too; unhandled is fine
+        void this.#start(WebSocket);
+    }
+
+    /** Whether the socket is open and the document in sync with the server now. */
+    get connected(): boolean {
+        return this.#provider?.synced === true;
+    }
+
+    /**
+     * Leaves the document: tells the others this editor left, closes the socket and stops every
+     * timer. `doc` and `text` stay readable (and no longer sync).
+     */
+    close(): void {
+        if (this.#closed) {
+            return;
+        }
+
+        this.#settle.reject(new ConnectionError({ message: 'The document was closed before it synced', status: 0, code: 'closed' }));
+        this.#stop();
+    }
+
+    #stop(): void {
+        this.#closed = true;
+        clearTimeout(this.#retryTimer);
+        this.#provider?.destroy();
+        this.awareness.destroy();
+    }
+
+    async #start(WebSocket: WebSocketConstructor | undefined): Promise<void> {
+        let token: string | undefined;
+        let Impl: WebSocketConstructor | undefined;
+        try {
+            token = await freshToken(this.#transport, false);
+            Impl = WebSocket ?? await platformWebSocket();
+            if (!Impl) {
+                throw new TypeError('No WebSocket implementation: pass one as the WebSocket option of new CollabClient()');
+            }
+        }
+        catch (err) {
+            this.#end(realtimeError(err, this.#transport));
+            return;
+        }
+
+        if (this.#closed) {
+            return;
+        }
+
+        const provider = new WebsocketProvider(this.#url, this.#room, this.doc, {
+            awareness: this.awareness,
+            params: token ? { token } : {},
+            WebSocketPolyfill: Impl as unknown as typeof globalThis.WebSocket,
+            disableBc: true,
+            shouldReconnect: (event) => !isFinal(event.code)
+        });
+        this.#provider = provider;
+        provider.messageHandlers[messageAuth] = (_encoder, decoder) => {
+            readAuthMessage(decoder, this.doc, (_doc, reason) => this.#onStatus?.({ state: 'denied', reason }));
+        };
+        provider.on('sync', (synced) => {
+            if (synced) {
+                this.#refusedSinceSync = false;
+                this.#attempt = 0;
+                this.#settle.resolve();
+                this.#onStatus?.({ state: 'synced' });
+            }
+        });
+        provider.on('connection-close', (event) => {
+            if (event && !this.#closed && !isFinal(event.code)) {
+                this.#onStatus?.({ state: 'disconnected', code: event.code, reason: event.reason });
+            }
+        });
+        provider.on('closed', (info) => void this.#onFinalClose(info));
+    }
+
+    /** The server closed with a code after which the provider does not reconnect by itself. */
+    async #onFinalClose(info: CloseInfo): Promise<void> {
+        if (this.#closed) {
+            return;
+        }
+
+        if (info.code !== CloseCode.unauthorized) {
+            this.#end(closeError(info, this.#transport));
+            return;
+        }
+
+        if (this.#refusedSinceSync || !this.#transport.tokens.refresh || info.reason === 'account deactivated') {
+            this.#end(closeError(info, this.#transport));
+            return;
+        }
+
+        this.#refusedSinceSync = true;
+        this.#onStatus?.({ state: 'disconnected', code: info.code, reason: info.reason });
+        await this.#reconnectWithNewToken(info);
+    }
+
+    async #reconnectWithNewToken(info: CloseInfo): Promise<void> {
+        try {
+            const token = await freshToken(this.#transport, true);
+            if (!this.#closed && this.#provider) {
+                this.#provider.params = token ? { token } : {};
+                this.#provider.connect();
+            }
+        }
+        catch (err) {
+            const error = realtimeError(err, this.#transport);
+            if (error instanceof AuthenticationError) {
+                this.#end(error);
+                return;
+            }
+
+            if (!this.#closed) {                            // the server is unreachable: try again later
+                this.#retryTimer = setTimeout(() => void this.#reconnectWithNewToken(info), reconnectDelay(this.#attempt++));
+            }
+        }
+    }
+
+    #end(error: CollabError): void {
+        if (this.#closed) {
+            return;
+        }
+
+        this.#stop();
+        this.#settle.reject(error);
+        this.#onStatus?.({ state: 'ended', error });
+    }
+}
+
+/** Close codes in 4400–4499 say that reconnecting as is cannot help (as y-websocket's default). */
+function isFinal(code: number): boolean {
+    return code >= 4400 && code < 4500;
+}
+
+function closeError(info: CloseInfo, transport: Transport): CollabError {
+    if (info.code === CloseCode.unauthorized && info.reason === 'account deactivated') {
+        return new AuthenticationError({ message: 'The account has been deactivated', status: 401, code: 'account_deactivated' });
+    }
+
+    const status = info.code === CloseCode.unauthorized ? 401 : info.code === CloseCode.forbidden ? 403 : info.code - 4000;
+    const fallback = status === 401 ? 'The access token was refused' : status === 403 ? 'No access to this workspace, or no such workspace' : `Closed with code ${info.code}`;
+    return realtimeError({ statusCode: status, message: info.reason || fallback }, transport);
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { Redis } from 'ioredis';
+
+import { testConfig, REDIS_URL } from '../helpers/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { cleanRedis } from '../helpers/server.js';
+import { makeTeam, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
+import { openEditor, type Editor } from './helpers.js';
+
+/** A metric's value in a server's `/metrics`. */
+async function metric(server: RealtimeServer, name: string): Promise<number> {
+    const text = (await server.server.inject('/metrics')).payload;
+    const line = text.split('\n').find((row) => row.startsWith(`${name} `));
+    return Number(line?.split(' ')[1]);
+}
+
+describe('documents across two instances on one Redis', () => {
+    let database: TestDatabase;
+    let a: RealtimeServer;
+    let b: RealtimeServer;
+    let team: Team;
+    const editors: Editor[] = [];
+    const open = (server: RealtimeServer, path: string, token: string) => {
+        const editor = openEditor(server.port, team.workspaceId, path, token);
+        editors.push(editor);
+        return editor;
+    };
+
+    before(async () => {
+        database = await createTestDatabase();
+        const config = testConfig();
+        const docs = { idleMs: 300, awarenessTimeoutMs: 3000 };
+        [a, b] = await Promise.all([startServer({ config, database, docs }), startServer({ config, database, docs })]);
+        team = await makeTeam(a);
+    });
+    after(async () => {
+        editors.forEach((editor) => editor.destroy());
+        await Promise.all([a.stop(), b.stop()]);
+        await cleanRedis(a.config.redisPrefix);
+        await database.drop();
+    });
+
+    it('converges two editors typing at once on two instances, each seeing the other\'s cursor', async () => {
+        const one = open(a, 'both.md', team.owner.access);
+        const two = open(b, 'both.md', team.collaborator.access);
+        await Promise.all([one.synced(), two.synced()]);
+        one.provider.awareness.setLocalStateField('user', { name: 'Owner' });
+        two.provider.awareness.setLocalStateField('user', { name: 'Collaborator' });
+        for (let i = 0; i < 20; i++) {
+            one.text.insert(0, `a${i};`);
+            two.text.insert(two.text.length, `b${i};`);
+        }
+
+        one.provider.awareness.setLocalStateField('cursor', { index: 3 });
+        await until(() => one.text.length === two.text.length && one.text.toJSON() === two.text.toJSON() && one.text.length > 100, 10_000, 'the same text');
+        for (let i = 0; i < 20; i++) {
+            assert.ok(one.text.toJSON().includes(`a${i};`) && one.text.toJSON().includes(`b${i};`));
+        }
+
+        const names = (editor: Editor) => [...editor.provider.awareness.getStates().values()].map((state) => (state.user as { name?: string } | undefined)?.name);
+        await until(() => names(one).includes('Collaborator') && names(two).includes('Owner'), 10_000, 'each other\'s awareness');
+        await until(() => ([...two.provider.awareness.getStates().values()].find((state) => (state.user as { name: string } | undefined)?.name === 'Owner')?.cursor as { index?: number } | undefined)?.index === 3, 10_000, 'the owner\'s cursor on the other instance');
+    });
+
+    it('sends one small message through Redis per edit, not the whole document', async () => {
+        const one = open(a, 'big.txt', team.owner.access);
+        const two = open(b, 'big.txt', team.collaborator.access);
+        await Promise.all([one.synced(), two.synced()]);
+        one.text.insert(0, 'x'.repeat(50_000));
+        await until(() => two.text.length === 50_000, 10_000, 'the large text on the other instance');
+
+        const listener = new Redis(REDIS_URL);
+        const sizes: number[] = [];
+        try {
+            listener.on('messageBuffer', (_channel: Buffer, message: Buffer) => sizes.push(message.length));
+            await listener.subscribe(`${a.config.redisPrefix}docs:{ws:${team.workspaceId}}:big.txt`);
+            for (let i = 0; i < 10; i++) {
+                one.text.insert(25_000 + i, 'y');
+            }
+
+            await until(() => two.text.toJSON().includes('yyyyyyyyyy'), 5000, 'the ten edits');
+            await until(() => sizes.length >= 10, 5000, 'the relayed updates');
+            assert.ok(Math.max(...sizes) < 500, `largest message ${Math.max(...sizes)} bytes`);
+        }
+        finally {
+            listener.disconnect();
+        }
+    });
+
+    it('holds a document only on instances with editors and unloads it after the last leaves', async () => {
+        const before = await metric(b, 'docs_loaded');
+        const editor = open(a, 'only-a.txt', team.owner.access);
+        await editor.synced();
+        editor.text.insert(0, 'on a');
+        assert.equal(await metric(b, 'docs_loaded'), before);
+        const loaded = await metric(a, 'docs_loaded');
+        assert.ok(loaded >= 1);
+        assert.ok(await metric(a, 'docs_state_bytes') > 0);
+        editor.destroy();
+        await until(async () => await metric(a, 'docs_loaded') === loaded - 1, 10_000, 'the document to unload');
+    });
+
+    it('removes an editor\'s cursor from the other instance when it leaves', async () => {
+        const stay = open(a, 'cursor.txt', team.owner.access);
+        const leave = open(b, 'cursor.txt', team.collaborator.access);
+        await Promise.all([stay.synced(), leave.synced()]);
+        leave.provider.awareness.setLocalStateField('user', { name: 'Leaving' });
+        const present = () => [...stay.provider.awareness.getStates().values()].some((state) => (state.user as { name?: string } | undefined)?.name === 'Leaving');
+        await until(present, 5000, 'the cursor to show');
+        leave.provider.ws?.close();
+        leave.provider.shouldConnect = false;
+        await until(() => !present(), 5000, 'the cursor to go');
+    });
+});
