@@ -77,7 +77,7 @@ export class Session {
         }
     }
 
-    /** Gets a new access token now (concurrent callers share one refresh), e.g. after a socket's 4401. */
+    /** Gets a new access token now (concurrent callers share one refresh). */
     refreshNow(): Promise<void> {
         this.#refreshing ??= this.client.auth.refresh().then(() => undefined, (err: unknown) => this.#failed(err)).finally(() => {
             this.#refreshing = undefined;

@@ -4,8 +4,9 @@ import { basicSetup } from 'codemirror';
 import { yCollab } from 'y-codemirror.next';
 import * as Y from 'yjs';
 
+import type { DocumentStatus, SharedDocument } from '@collab/sdk';
+
 import type { Session } from '../session.js';
-import { openDocument, type SharedDocument } from './document.js';
 
 /** Options of {@link openEditor}. */
 export interface EditorOptions {
@@ -15,10 +16,8 @@ export interface EditorOptions {
     readOnly: boolean;
     /** Ctrl/Cmd-Enter. */
     onRun?: () => void;
-    /** The document holds the server's state. */
-    onSynced: () => void;
-    /** The document's socket closed for good (its close code). */
-    onEnded: (code: number) => void;
+    /** The document's connection: synced, disconnected, an edit denied, or ended for good. */
+    onStatus: (status: DocumentStatus) => void;
 }
 
 /** A file's editor, live: its text through {@link LiveEditor.text}. */
@@ -29,12 +28,11 @@ export interface LiveEditor {
     close(): void;
 }
 
-/** Opens a file's shared document and an editor on it, showing this user's cursor to the others. */
+/** Opens a file's shared document (`client.docs.open`) and an editor on it, showing this user's cursor to the others. */
 export function openEditor(parent: HTMLElement, session: Session, options: EditorOptions): LiveEditor {
-    const shared = openDocument(session, options.workspaceId, options.path, options.onEnded);
+    const shared = session.client.docs.open(options.workspaceId, options.path, { onStatus: options.onStatus });
     const user = session.user!;
     shared.awareness.setLocalStateField('user', { name: user.name || user.email, color: colorOf(user.id) });
-    void shared.synced.then(options.onSynced);
     const view = createEditor(parent, shared, options);
     return {
         view,

@@ -1,3 +1,5 @@
+import { PermissionError, type DocumentStatus } from '@collab/sdk';
+
 import { deleteButton, formFor, revealer } from '../components.js';
 import type { Context } from '../context.js';
 import { field, h } from '../dom.js';
@@ -11,6 +13,20 @@ const LANGUAGE_BY_EXTENSION: Record<string, string> = { py: 'python', js: 'javas
 /** The language a job of `path` runs in, from its extension. */
 export function languageFor(path: string): string | undefined {
     return LANGUAGE_BY_EXTENSION[/\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase() ?? ''];
+}
+
+/** A document's connection state as a sentence; empty while all is well. */
+function describeStatus(ctx: Context, status: DocumentStatus): string {
+    switch (status.state) {
+        case 'synced':
+            return '';
+        case 'disconnected':
+            return 'Connection lost: reconnecting… (edits made meanwhile are kept and sent once back).';
+        case 'denied':
+            return 'The server refused your last change, so nobody else saw it.';
+        case 'ended':
+            return status.error instanceof PermissionError ? 'You no longer have access to this file.' : ctx.explain(status.error);
+    }
 }
 
 /** What the open file's panel needs from its workspace. */
@@ -57,11 +73,8 @@ export class FilePanel {
                 path,
                 readOnly: !canWrite,
                 onRun: run,
-                onSynced: () => {
-                    this.#status.textContent = '';
-                },
-                onEnded: (code) => {
-                    this.#status.textContent = code === 4403 ? 'You no longer have access to this file.' : 'The file cannot be opened: reload the page to try again.';
+                onStatus: (status) => {
+                    this.#status.textContent = describeStatus(ctx, status);
                 }
             });
         }).catch(() => {
