@@ -44,6 +44,16 @@ async function openFile(page: Page, project: string, workspace: string, path: st
     return editor;
 }
 
+/** Waits (generously: jobs queue behind others on a busy machine) for the "Output" region's status line to match `pattern`; a failure says what the region showed. */
+async function outcome(output: Locator, pattern: RegExp): Promise<void> {
+    try {
+        await output.getByRole('status').filter({ hasText: pattern }).waitFor({ timeout: 60_000 });
+    }
+    catch (err) {
+        throw new Error(`${(err as Error).message}\n"Output" showed: ${await output.innerText()}`);
+    }
+}
+
 /** The part of the DOM {@link textOf} reads (the tests compile without the DOM's types). */
 interface Element {
     textContent: string | null;
@@ -131,11 +141,10 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         await copy.getByText('x = 1').waitFor();
 
         const files = page.getByRole('list', { name: 'Files' });
-        await files.getByRole('link', { name: 'a.py' }).click();
-        await page.getByRole('group', { name: 'a.py actions' }).getByRole('button', { name: 'Delete' }).click();
+        await page.getByRole('group', { name: 'b.py actions' }).getByRole('button', { name: 'Delete' }).click();
         await page.getByRole('button', { name: 'Yes, delete' }).click();
-        await files.getByRole('link', { name: 'a.py' }).waitFor({ state: 'detached' });
-        await files.getByRole('link', { name: 'b.py' }).waitFor();
+        await files.getByRole('link', { name: 'b.py' }).waitFor({ state: 'detached' });
+        await files.getByRole('link', { name: 'a.py' }).waitFor();
 
         await page.getByRole('group', { name: 'Workspace actions' }).getByRole('button', { name: 'Delete' }).click();
         await page.getByRole('button', { name: 'Yes, delete' }).click();
@@ -245,9 +254,27 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         await page.keyboard.type("print('hi')");
         await page.getByRole('button', { name: 'Run' }).click();
         const output = page.getByRole('region', { name: 'Output' });
-        await output.getByText(/^Succeeded: exit code 0, \d+(\.\d+)? m?s\.$/).waitFor();
+        await outcome(output, /^Succeeded: exit code 0, \d+(\.\d+)? m?s\.$/);
         assert.equal(await output.getByLabel('Program output').innerText(), 'hi\n');
         await page.getByRole('list', { name: 'Job history' }).getByText(/python: Succeeded/).waitFor();
+    });
+
+    it('streams a program\'s output into "Output" while it runs', async () => {
+        const page = pages.alice;
+        await page.getByRole('button', { name: 'New file' }).click();
+        await page.getByLabel('Path').fill('stream.py');
+        await page.getByRole('button', { name: 'Create' }).click();
+        await page.getByRole('textbox', { name: 'stream.py', exact: true }).click();
+        await page.keyboard.type("import time\nprint('first', flush=True)\ntime.sleep(3)\nprint('second')");
+        await page.getByRole('button', { name: 'Run' }).click();
+        const output = page.getByRole('region', { name: 'Output' });
+        await output.getByLabel('Program output').getByText('first').waitFor();
+        assert.equal(await output.getByRole('status').innerText(), 'Running stream.py…');
+        assert.doesNotMatch(await output.getByLabel('Program output').innerText(), /second/);
+        await outcome(output, /^Succeeded: exit code 0, [\d.]+ s\.$/);
+        assert.equal(await output.getByLabel('Program output').innerText(), 'first\nsecond\n');
+        await page.getByRole('list', { name: 'Files' }).getByRole('link', { name: 'main.py' }).click();
+        await page.getByRole('textbox', { name: 'main.py', exact: true }).waitFor();
     });
 
     it('merges two users typing in one file at once: both editors end with the same text, each showing the other\'s named cursor', async () => {
@@ -290,8 +317,8 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         const page = pages.alice;
         await page.getByRole('button', { name: 'Run' }).click();
         const output = page.getByRole('region', { name: 'Output' });
-        await output.getByText(/^Succeeded: exit code 0/).waitFor();
-        assert.match(await output.getByLabel('Program output').innerText(), /from alice/);
+        await output.getByLabel('Program output').filter({ hasText: 'from alice' }).waitFor({ timeout: 60_000 });
+        await outcome(output, /^Succeeded: exit code 0/);
         await page.getByRole('list', { name: 'Here now' }).getByText(carol.email).waitFor();
         await page.mouse.move(0, 0);
         const png = await page.screenshot({ path: SCREENSHOT });
