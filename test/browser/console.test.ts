@@ -50,7 +50,7 @@ async function outcome(output: Locator, pattern: RegExp): Promise<void> {
         await output.getByRole('status').filter({ hasText: pattern }).waitFor({ timeout: 60_000 });
     }
     catch (err) {
-        throw new Error(`${(err as Error).message}\n"Output" showed: ${await output.innerText()}`);
+        throw new Error(`${(err as Error).message}\n"Output" showed: ${await output.innerText()}`, { cause: err });
     }
 }
 
