@@ -97,6 +97,28 @@ describe('document sockets against hostile clients', () => {
         assert.ok(!reader.text.toJSON().includes('x'));
     });
 
+    it('refuses updates that would grow the whole state past 4 MiB, whatever shared type they fill', async () => {
+        const writer = openEditor(t.port, team.workspaceId, 'map.txt', team.owner.access);
+        editors.push(writer);
+        await writer.synced();
+        const map = writer.doc.getMap('other');
+        for (let i = 0; i < 6; i++) {
+            map.set(`k${i}`, 'z'.repeat(900_000));
+        }
+
+        await until(() => writer.denied.length > 0, 10_000, 'permission denied');
+        const key = { workspaceId: team.workspaceId, path: 'map.txt' };
+        const registry = t.server.plugins['collab-docs'].registry;
+        const doc = await registry.acquire(key);
+        try {
+            assert.ok(doc.bytes <= 4 * 1024 * 1024, `${doc.bytes} bytes`);
+            assert.ok(doc.doc.getMap('other').size < 6);
+        }
+        finally {
+            registry.release(doc);
+        }
+    });
+
     it('closes a socket that floods messages past its rate limit with 1008', async () => {
         const socket = rawDocSocket(t.port, url('flood.txt'));
         await socket.opened;

@@ -64,6 +64,21 @@ describe('documents across two instances on one Redis', () => {
         await until(() => ([...two.provider.awareness.getStates().values()].find((state) => (state.user as { name: string } | undefined)?.name === 'Owner')?.cursor as { index?: number } | undefined)?.index === 3, 10_000, 'the owner\'s cursor on the other instance');
     });
 
+    it('keeps twenty editors connected, each seeing the others\' cursors (providers echo every state they learn)', async () => {
+        const named = (i: number) => {
+            const editor = open(i % 2 ? a : b, 'crowd.txt', team.owner.access);
+            editor.provider.awareness.setLocalStateField('user', { name: `e${i}` });
+            return editor;
+        };
+        const crowd = Array.from({ length: 19 }, (_, i) => named(i));
+        await until(() => crowd.every((editor) => [...editor.provider.awareness.getStates().values()].filter((state) => state.user).length === 19), 15_000, 'nineteen cursors');
+        // The last one learns 19 states in one message and echoes them all back.
+        crowd.push(named(19));
+        await until(() => crowd.every((editor) => [...editor.provider.awareness.getStates().values()].filter((state) => state.user).length === 20), 15_000, 'every cursor everywhere');
+        assert.deepEqual(crowd.flatMap((editor) => editor.closes), []);
+        crowd.forEach((editor) => editor.destroy());
+    });
+
     it('sends one small message through Redis per edit, not the whole document', async () => {
         const one = open(a, 'big.txt', team.owner.access);
         const two = open(b, 'big.txt', team.collaborator.access);

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+
+import { DocStore } from '../../packages/server/src/docs/store.js';
 import { makeTeam, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
 import { openEditor, rawDocSocket } from './helpers.js';
 
@@ -57,5 +61,62 @@ describe('the document endpoint /yjs/{workspace_id}/{path}', () => {
         assert.equal(outsiderClose.code, 4403);
         assert.equal(noneClose.code, 4403);
         assert.equal(outsiderClose.reason, noneClose.reason);
+    });
+});
+
+describe('document sockets under the server\'s connection rules', () => {
+    let t: RealtimeServer;
+    let team: Team;
+
+    before(async () => {
+        t = await startServer({ realtime: { allowedOrigins: ['https://app.example'], maxConnections: 2 }, docs: { compactEvery: 5 } });
+        team = await makeTeam(t);
+    });
+
+    after(async () => {
+        await t.stop();
+    });
+
+    it('refuses a disallowed Origin with HTTP 403 before the handshake', async () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${t.port}/yjs/${team.workspaceId}/a.txt?token=${team.owner.access}`, { headers: { origin: 'https://evil.example' } });
+        ws.on('error', () => undefined);
+        const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
+        assert.equal(status, 403);
+    });
+
+    it('closes with 1013 when the instance is at capacity', async () => {
+        const first = openEditor(t.port, team.workspaceId, 'full.txt', team.owner.access);
+        const second = openEditor(t.port, team.workspaceId, 'full.txt', team.collaborator.access);
+        try {
+            await Promise.all([first.synced(), second.synced()]);
+            const third = rawDocSocket(t.port, `${team.workspaceId}/full.txt?token=${team.viewer.access}`);
+            assert.equal((await third.closed).code, 1013);
+        }
+        finally {
+            first.destroy();
+            second.destroy();
+        }
+    });
+
+    it('compacts appended updates into the snapshot, keeping the text', async () => {
+        const key = { workspaceId: team.workspaceId, path: 'compact.txt' };
+        const rows = async () => Number((await t.database.db('doc_updates').count({ n: '*' }).where({ workspace_id: key.workspaceId, path: key.path }))[0]!.n);
+        const editor = openEditor(t.port, team.workspaceId, 'compact.txt', team.owner.access);
+        try {
+            await editor.synced();
+            for (let i = 0; i < 12; i++) {
+                editor.text.insert(editor.text.length, `${i},`);
+            }
+
+            await until(async () => {
+                const stored = new Y.Doc();
+                Y.applyUpdate(stored, await new DocStore(t.database.db).load(key, () => Promise.resolve('')));
+                return stored.getText('content').toJSON() === '0,1,2,3,4,5,6,7,8,9,10,11,';
+            }, 5000, 'the text in the database');
+            await until(async () => await rows() < 5, 5000, 'the updates to be compacted');
+        }
+        finally {
+            editor.destroy();
+        }
     });
 });

@@ -22,5 +22,5 @@ export const DocSyncStep = {
 /** The reason sent with the auth "permission denied" message for a viewer's update. */
 export const DOC_DENIED_VIEWER = 'permission denied: viewers cannot edit';
 
-/** The reason sent with the auth "permission denied" message for an update that would make the text too long. */
-export const DOC_DENIED_TOO_LARGE = 'permission denied: the text would exceed 1 MiB';
+/** The reason sent with the auth "permission denied" message for an update that would make the text (or the whole state) too large. */
+export const DOC_DENIED_TOO_LARGE = 'permission denied: the document would be too large (at most 1 MiB of text)';

@@ -19,8 +19,8 @@ export type ClientMessage =
     | { type: 'queryAwareness' }
     | { type: 'auth' };
 
-/** Awareness entries one message may carry, and the largest state of one. */
-const MAX_AWARENESS_ENTRIES = 16;
+/** Awareness entries one message may carry (providers echo every state they learn, so a message can name every editor). */
+const MAX_AWARENESS_ENTRIES = 1024;
 
 /** Decodes a client's message; throws {@link MalformedMessage}. The bytes must be the message's own (not a view into a larger buffer). */
 export function decodeClientMessage(data: Uint8Array): ClientMessage {

@@ -115,20 +115,26 @@ export class DocRegistry {
             return await entry.loading;
         }
         catch (err) {
-            this.release(key);
+            this.letGo(entry, this.options.settings.idleMs);
             throw err;
         }
     }
 
-    /** Lets go of a document; it is unloaded `idleMs` after its last holder left. */
-    release(key: DocKey): void {
-        const entry = this.entries.get(entryId(key));
-        if (!entry || --entry.users > 0) {
+    /** Lets go of a document {@link acquire} gave; it is unloaded `idleMs` (by default the setting's) after its last holder left. */
+    release(doc: SharedDoc, idleMs = this.options.settings.idleMs): void {
+        const entry = this.entries.get(entryId(doc.key));
+        if (entry?.doc === doc) {
+            this.letGo(entry, idleMs);
+        }
+    }
+
+    private letGo(entry: Entry, idleMs: number): void {
+        if (--entry.users > 0 || entry.unloading) {
             return;
         }
 
         clearTimeout(entry.timer);
-        entry.timer = setTimeout(() => void this.unload(entry), this.options.settings.idleMs);
+        entry.timer = setTimeout(() => void this.unload(entry), idleMs);
         entry.timer.unref();
     }
 
@@ -148,7 +154,8 @@ export class DocRegistry {
             await doc.stored();
         }
         finally {
-            this.release(key);
+            // Loaded for this write only (no editor here): let it go at once.
+            this.release(doc, doc.size ? undefined : 0);
         }
     }
 

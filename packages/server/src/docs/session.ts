@@ -69,13 +69,13 @@ export class DocSession implements DocMember {
     }
 
     private update(update: Uint8Array): void {
-        const novel = valid(() => this.doc.novel(update));
-        if (!novel) {
-            return;
-        }
-
+        const decoded = valid(() => Y.decodeUpdate(update));
         if (!this.access.canWrite()) {
-            this.peer.send(deniedMessage(DOC_DENIED_VIEWER));
+            // A viewer's provider sends its state on every (re)connect: only a change is refused.
+            if (this.doc.novel(decoded)) {
+                this.peer.send(deniedMessage(DOC_DENIED_VIEWER));
+            }
+
             return;
         }
 

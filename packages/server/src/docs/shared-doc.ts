@@ -43,6 +43,8 @@ export interface SharedDocDeps {
 /** Origin of what came from another instance. */
 const RELAY = Symbol('relay');
 const CATCH_UP_RETRY_MS = 2_000;
+const STORED_ROUNDS = 8;
+const MAX_STATE_BYTES = 4 * MAX_FILE_BYTES;
 
 /**
  * One loaded document on this instance: its Yjs state, the awareness of its
@@ -65,10 +67,12 @@ export class SharedDoc {
     private compacting = false;
     private retry: NodeJS.Timeout | undefined;
     private sizeCache: number | undefined;
+    private estimate: number;
     private broken = false;
 
     constructor(readonly key: DocKey, state: Uint8Array, private readonly deps: SharedDocDeps) {
         Y.applyUpdate(this.doc, state);
+        this.estimate = state.byteLength;
         this.text = this.doc.getText(DOC_TEXT_NAME);
         this.awareness = new Awareness(this.doc);
         this.awareness.setLocalState(null);
@@ -100,21 +104,34 @@ export class SharedDoc {
         }
     }
 
-    /** Resolves once every update applied so far is stored. */
+    /** Resolves once the updates applied so far are stored. */
     async stored(): Promise<void> {
-        let pending;
-        do {
-            pending = this.pending;
+        // A few rounds at most: under a steady stream of edits the latest batch is always in flight.
+        for (let round = 0; round < STORED_ROUNDS; round++) {
+            const pending = this.pending;
             await pending;
-        } while (pending !== this.pending);
+            if (pending === this.pending) {
+                return;
+            }
+        }
     }
 
     /**
-     * True when the text stays within 1 MiB of UTF-8 with `update` applied.
+     * True when the text stays within 1 MiB of UTF-8 with `update` applied,
+     * and the whole state (other shared types, history) within 4 MiB.
      * Cheap while the text is far from it (bytes ≤ 3 per UTF-16 unit; an
      * update cannot insert more bytes than it has); near it, tried on a copy.
+     * The state's size is an upper bound (bytes loaded plus bytes applied),
+     * measured again when it passes the limit.
      */
     fits(update: Uint8Array): boolean {
+        if (this.estimate + update.byteLength > MAX_STATE_BYTES) {
+            this.estimate = Y.encodeStateAsUpdate(this.doc).byteLength;
+            if (this.estimate + update.byteLength > MAX_STATE_BYTES) {
+                return false;
+            }
+        }
+
         const pending = (this.doc.store.pendingStructs?.update.byteLength ?? 0) + (this.doc.store.pendingDs?.byteLength ?? 0);
         if (3 * this.text.length + update.byteLength + pending <= MAX_FILE_BYTES) {
             return true;
@@ -132,9 +149,8 @@ export class SharedDoc {
         }
     }
 
-    /** True when `update` would change the document (structs or deletions it does not have). */
-    novel(update: Uint8Array): boolean {
-        const { structs, ds } = Y.decodeUpdate(update);
+    /** True when a decoded update would change the document (structs or deletions it does not have). */
+    novel({ structs, ds }: ReturnType<typeof Y.decodeUpdate>): boolean {
         if (structs.some((struct) => struct.id.clock + struct.length > Y.getState(this.doc.store, struct.id.client))) {
             return true;
         }
@@ -246,6 +262,7 @@ export class SharedDoc {
 
     private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
         this.sizeCache = undefined;
+        this.estimate += update.byteLength;
         if (origin === RELAY) {
             this.broadcast(syncMessage(2, update), null);
             this.mirror.touch(this.relayEditor);

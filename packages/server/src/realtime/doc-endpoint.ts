@@ -12,6 +12,7 @@ import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
 import type { DocRegistry } from '../docs/registry.js';
 import { DocSession } from '../docs/session.js';
+import type { SharedDoc } from '../docs/shared-doc.js';
 import type { DocKey } from '../docs/store.js';
 import { pathProblem } from '../files/limits.js';
 import { activeUser } from './access.js';
@@ -125,13 +126,29 @@ export class DocEndpoint {
             return refuse(CloseCode.tryAgain, 'document unavailable: reconnect later');
         }
 
+        // ws answers a bad handshake itself without calling back: the document is then let go when the socket closes.
+        let attached = false;
+        const letGo = () => {
+            if (!attached) {
+                attached = true;
+                this.registry.release(doc);
+            }
+        };
+        socket.once('close', letGo);
         if (socket.destroyed) {
-            this.registry.release(key);
+            letGo();
             return;
         }
 
         this.wss.handleUpgrade(req, socket, head, (ws) => {
-            const connection = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, key);
+            if (attached) {
+                ws.terminate();
+                return;
+            }
+
+            attached = true;
+            socket.off('close', letGo);
+            const connection = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, doc);
             connection.attach(new DocSession(doc, connection, { editor: user, canWrite: () => connection.canWrite() }));
         });
     }
@@ -145,7 +162,8 @@ export class DocEndpoint {
         this.wss.close();
     }
 
-    private open(ws: WebSocket, user: AuthUser, exp: number, projectId: number, role: Role, key: DocKey): DocConnection {
+    private open(ws: WebSocket, user: AuthUser, exp: number, projectId: number, role: Role, doc: SharedDoc): DocConnection {
+        const { key } = doc;
         const { messageRate: rate, messageBurst: burst, maxBufferedBytes } = this.settings;
         const connection = new DocConnection(ws, { transport: 'ws', user, rate, burst, maxBufferedBytes, onSlow: this.hooks.onSlow }, exp, this.hooks.onError);
         ws.on('error', () => undefined);
@@ -158,7 +176,7 @@ export class DocEndpoint {
                 this.hooks.onError(err as Error);
             }
             finally {
-                this.registry.release(key);
+                this.registry.release(doc);
             }
         });
         this.hub.register(connection);
