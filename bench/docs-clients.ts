@@ -94,6 +94,7 @@ function filler(bytes: number): string {
 }
 
 const send = (message: unknown) => process.send!(message);
+process.setMaxListeners(0);                             // each y-websocket provider adds an exit listener on Node
 let docs: OpenDoc[] = [];
 let editors: Array<OpenDoc & { spec: EditorSpec; tally: LatencyTally; sent: number }> = [];
 let run: { rate: number; seconds: number } | undefined;
