@@ -257,9 +257,13 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         await outcome(output, /^Succeeded: exit code 0, \d+(\.\d+)? m?s\.$/);
         assert.equal(await output.getByLabel('Program output').innerText(), 'hi\n');
         await page.getByRole('list', { name: 'Job history' }).getByText(/python: Succeeded/).waitFor();
+        const events = page.getByRole('list', { name: 'Events' });
+        for (const event of ['presence.join', 'job.queued', 'job.started', 'job.finished']) {
+            await events.getByText(event, { exact: true }).first().waitFor();
+        }
     });
 
-    it('streams a program\'s output into "Output" while it runs', async () => {
+    it('streams a program\'s output into "Output" while it runs, and "Cancel" stops it', async () => {
         const page = pages.alice;
         await page.getByRole('button', { name: 'New file' }).click();
         await page.getByLabel('Path').fill('stream.py');
@@ -273,6 +277,14 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         assert.doesNotMatch(await output.getByLabel('Program output').innerText(), /second/);
         await outcome(output, /^Succeeded: exit code 0, [\d.]+ s\.$/);
         assert.equal(await output.getByLabel('Program output').innerText(), 'first\nsecond\n');
+
+        await page.getByRole('textbox', { name: 'stream.py', exact: true }).click();
+        await page.keyboard.press('Control+End');
+        await page.keyboard.type('\ntime.sleep(60)');
+        await page.getByRole('button', { name: 'Run' }).click();
+        await output.getByRole('status').filter({ hasText: 'Running stream.py…' }).waitFor();
+        await output.getByRole('button', { name: 'Cancel' }).click();
+        await outcome(output, /^Cancelled/);
         await page.getByRole('list', { name: 'Files' }).getByRole('link', { name: 'main.py' }).click();
         await page.getByRole('textbox', { name: 'main.py', exact: true }).waitFor();
     });
