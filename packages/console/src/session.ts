@@ -9,6 +9,9 @@ export const EXPIRED = 'Your session has expired. Sign in again to carry on.';
 /** Refresh this long before the access token expires. */
 const REFRESH_AHEAD_MS = 60_000;
 
+/** How long to wait before trying a refresh again when the server could not be reached. */
+const RETRY_DELAY_MS = 15_000;
+
 /** Never refresh more often than this, whatever the token's lifetime. */
 const MIN_REFRESH_DELAY_MS = 5_000;
 
@@ -25,7 +28,7 @@ export class Session {
     readonly #baseUrl: string;
     readonly #onExpired: (message: string) => void;
     #timer?: ReturnType<typeof setTimeout>;
-    #refreshing?: Promise<void>;
+    #inflight?: { token: string; result: Promise<TokenPair> };
 
     constructor(baseUrl: string, onExpired: (message: string) => void) {
         this.#baseUrl = baseUrl;
@@ -77,12 +80,20 @@ export class Session {
         }
     }
 
-    /** Gets a new access token now (concurrent callers share one refresh). */
-    refreshNow(): Promise<void> {
-        this.#refreshing ??= this.client.auth.refresh().then(() => undefined, (err: unknown) => this.#failed(err)).finally(() => {
-            this.#refreshing = undefined;
-        });
-        return this.#refreshing;
+    /** Gets a new access token now; a refresh already under way with the same token is joined, not repeated. */
+    async #refreshNow(): Promise<void> {
+        const { refresh } = this.client.tokens;
+        if (!refresh) {
+            return;
+        }
+
+        const client = this.client;
+        try {
+            await this.#once(refresh, (token) => client.auth.refresh(token));
+        }
+        catch (err) {
+            this.#failed(err);
+        }
     }
 
     /** Tells the session a request failed: a dead session ends it. True when it did. */
@@ -98,6 +109,7 @@ export class Session {
     #newClient(): CollabClient {
         const client: CollabClient = new CollabClient({
             baseUrl: this.#baseUrl,
+            refresh: (token, send) => this.#once(token, send),
             onTokens: (tokens) => {
                 if (client === this.client) {
                     this.#saved(tokens);             // a signed-out client's late refresh is not kept
@@ -107,20 +119,41 @@ export class Session {
         return client;
     }
 
+    /**
+     * Sends one refresh per refresh token. The page refreshes on its timer and the SDK on its own
+     * (a 401, the live socket's renewal); presenting a token twice would revoke the whole login.
+     */
+    #once(token: string, send: (token: string) => Promise<TokenPair>): Promise<TokenPair> {
+        if (this.#inflight?.token === token) {
+            return this.#inflight.result;
+        }
+
+        const result = send(token);
+        const inflight = this.#inflight = { token, result };
+        void result.catch(() => undefined).finally(() => {
+            if (this.#inflight === inflight) {
+                this.#inflight = undefined;
+            }
+        });
+        return result;
+    }
+
     #saved(tokens: TokenPair): void {
         sessionStorage.setItem(REFRESH_KEY, tokens.refresh);
         clearTimeout(this.#timer);
         const expires = expiresAt(tokens.access);
         const delay = Math.max(MIN_REFRESH_DELAY_MS, expires - Date.now() - Math.min(REFRESH_AHEAD_MS, (expires - Date.now()) / 5));
-        this.#timer = setTimeout(() => void this.refreshNow().catch(() => undefined), delay);
+        this.#timer = setTimeout(() => void this.#refreshNow(), delay);
     }
 
-    #failed(err: unknown): never {
+    #failed(err: unknown): void {
         if (err instanceof AuthenticationError) {
             this.#expire();
+            return;
         }
 
-        throw err;
+        clearTimeout(this.#timer);                          // the server could not be reached: try again soon
+        this.#timer = setTimeout(() => void this.#refreshNow(), RETRY_DELAY_MS);
     }
 
     #expire(): void {
