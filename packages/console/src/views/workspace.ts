@@ -1,4 +1,4 @@
-import { PRESENCE_EVENTS, type EventEnvelope, type Project, type Unsubscribe, type Workspace } from '@collab/sdk';
+import { JOB_EVENTS, PRESENCE_EVENTS, type EventEnvelope, type Project, type Unsubscribe, type Workspace } from '@collab/sdk';
 
 import { deleteButton, ErrorLine, formFor, revealer } from '../components.js';
 import type { Context, View } from '../context.js';
@@ -163,7 +163,7 @@ export class WorkspaceView implements View {
         else if ((PRESENCE_EVENTS as readonly string[]).includes(event.event)) {
             parts.here.refresh();
         }
-        else if (event.event === 'job.finished' && event.user_id === this.#ctx.user.id && parts.canWrite) {
+        else if (event.event === JOB_EVENTS.finished && event.user_id === this.#ctx.user.id && parts.canWrite) {
             void parts.jobs.load();
         }
     }
