@@ -113,3 +113,25 @@ describe('one file, two views: a document and its REST file', () => {
         assert.equal(again.text.toJSON(), 'v2 from REST');
     });
 });
+
+describe('a server that stops while an edit waits to reach the file', () => {
+    it('writes the file before it stops', async () => {
+        const database = await createTestDatabase();
+        const t = await startServer({ database });
+        try {
+            const team = await makeTeam(t);
+            const editor = openEditor(t.port, team.workspaceId, 'last.txt', team.owner.access);
+            await editor.synced();
+            editor.text.insert(0, 'last words');
+            await until(async () => Number((await database.db('doc_updates').count({ n: '*' }))[0]!.n) > 0, 5000, 'the edit to be stored');
+            const stopping = t.stop();
+            editor.destroy();
+            await stopping;
+            const row = await database.db('files').first('content', 'revision').where({ workspace_id: team.workspaceId, path: 'last.txt' }) as { content: string; revision: number } | undefined;
+            assert.deepEqual(row, { content: 'last words', revision: 1 });
+        }
+        finally {
+            await database.drop();
+        }
+    });
+});

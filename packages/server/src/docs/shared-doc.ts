@@ -92,6 +92,7 @@ export class SharedDoc {
         return this.sizeCache;
     }
 
+    /** A socket starts editing: it receives every change from now on. */
     join(member: DocMember): void {
         this.members.set(member, new Set());
     }

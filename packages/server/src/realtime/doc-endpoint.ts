@@ -149,7 +149,13 @@ export class DocEndpoint {
             attached = true;
             socket.off('close', letGo);
             const connection = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, doc);
-            connection.attach(new DocSession(doc, connection, { editor: user, canWrite: () => connection.canWrite() }));
+            try {
+                connection.attach(new DocSession(doc, connection, { editor: user, canWrite: () => connection.canWrite() }));
+            }
+            catch (err) {
+                this.hooks.onError(err as Error);
+                connection.close(CloseCode.internal, 'internal error');
+            }
         });
     }
 

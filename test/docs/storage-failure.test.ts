@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import * as Y from 'yjs';
+
+import { DocStore } from '../../packages/server/src/docs/store.js';
+import { makeTeam, sleep, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
+import { openEditor, type Editor } from './helpers.js';
+
+describe('documents when the database refuses an update', () => {
+    let t: RealtimeServer;
+    let team: Team;
+    const editors: Editor[] = [];
+
+    before(async () => {
+        t = await startServer();
+        team = await makeTeam(t);
+    });
+    after(async () => {
+        editors.forEach((editor) => editor.destroy());
+        await t.stop();
+    });
+
+    it('sends the update to nobody, closes the editors with 1013, and stores it once they reconnect', async () => {
+        const writer = openEditor(t.port, team.workspaceId, 'refused.txt', team.owner.access);
+        const reader = openEditor(t.port, team.workspaceId, 'refused.txt', team.collaborator.access);
+        editors.push(writer, reader);
+        await Promise.all([writer.synced(), reader.synced()]);
+        writer.text.insert(0, 'stored ');
+        await until(() => reader.text.toJSON() === 'stored ', 5000, 'the first edit');
+
+        const db = t.database.db;
+        await db.raw('ALTER TABLE doc_updates ADD CONSTRAINT refuse_all CHECK (false) NOT VALID');
+        try {
+            writer.text.insert(writer.text.length, 'refused');
+            await until(() => writer.closes.includes(1013) && reader.closes.includes(1013), 5000, 'both editors closed with 1013');
+            await sleep(300);
+            assert.equal(reader.text.toJSON(), 'stored ');
+        }
+        finally {
+            await db.raw('ALTER TABLE doc_updates DROP CONSTRAINT refuse_all');
+        }
+
+        // The providers reconnect by themselves; the writer's state comes back in its sync step 2.
+        await until(() => reader.text.toJSON() === 'stored refused', 15_000, 'the update after reconnecting');
+        await until(async () => {
+            const stored = new Y.Doc();
+            Y.applyUpdate(stored, await new DocStore(t.database.db).load({ workspaceId: team.workspaceId, path: 'refused.txt' }, () => Promise.resolve('')));
+            return stored.getText('content').toJSON() === 'stored refused';
+        }, 5000, 'the update in the database');
+    });
+});
