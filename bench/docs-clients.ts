@@ -99,13 +99,17 @@ let docs: OpenDoc[] = [];
 let editors: Array<OpenDoc & { spec: EditorSpec; tally: LatencyTally; sent: number }> = [];
 let run: { rate: number; seconds: number } | undefined;
 
+/** Each editor inserts `rate × seconds` markers on a fixed schedule (one that falls behind catches up), so every system gets the same load. */
 function edit(): void {
     const { rate, seconds } = run!;
-    const stopAt = Date.now() + seconds * 1000;
+    const period = 1000 / rate;
+    const started = Date.now();
     let running = editors.length;
     for (const editor of editors) {
+        const offset = Math.random() * period;
         const tick = () => {
-            if (Date.now() >= stopAt) {
+            insertAtRandom(editor.text, marker(editor.spec.id, ++editor.sent, editor.spec.instance));
+            if (editor.sent >= rate * seconds) {
                 if (--running === 0) {
                     send({ type: 'edited' });
                 }
@@ -113,10 +117,9 @@ function edit(): void {
                 return;
             }
 
-            insertAtRandom(editor.text, marker(editor.spec.id, ++editor.sent, editor.spec.instance));
-            setTimeout(tick, 1000 / rate);
+            setTimeout(tick, Math.max(0, started + offset + editor.sent * period - Date.now()));
         };
-        setTimeout(tick, Math.random() * 1000 / rate);
+        setTimeout(tick, offset);
     }
 }
 

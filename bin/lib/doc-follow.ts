@@ -18,8 +18,8 @@ const notice = (line: string) => void process.stderr.write(`${line}\n`);
 
 /**
  * Follows a file as a live shared document and prints its whole text again after every change
- * (changes that arrive together print once), until SIGINT/SIGTERM (resolves) or until it ends for
- * good (rejects). With `json`, one `{path, revision?, content}` per line; `revision` only while
+ * (changes that arrive together print once), until SIGINT/SIGTERM or the reader of stdout leaves
+ * (resolves), or until it ends for good (rejects). With `json`, one `{path, revision?, content}` per line; `revision` only while
  * the text is the one the REST view had.
  */
 export function followDocument(client: CollabClient, options: FollowOptions): Promise<void> {
@@ -54,6 +54,7 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
 
             finished = true;
             process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+            process.stdout.off('error', onOutputError);
             shared.close();
             if (err === undefined) {
                 resolve();
@@ -64,6 +65,7 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
         };
 
         const onSignal = () => finish();
+        const onOutputError = (err: NodeJS.ErrnoException) => finish(err.code === 'EPIPE' ? undefined : err);   // the reader left (| head)
         const onStatus = (status: DocumentStatus) => {
             switch (status.state) {
                 case 'synced':
@@ -89,6 +91,7 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
         };
 
         process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        process.stdout.on('error', onOutputError);
         const shared = client.docs.open(workspace, file.path, { onStatus });
         shared.doc.on('update', () => {
             if (synced && !pending) {

@@ -82,6 +82,17 @@ describe('collab file cat --follow', { timeout: 120_000 }, () => {
         assert.equal((await child.exited).code, 0);
     });
 
+    it('ends quietly with 0 when the reader of its output leaves (| head -1)', async () => {
+        await put('head.txt', 'first');
+        const child = follow(team.owner, ['head.txt', '--json']);
+        await until(() => child.lines().length === 1, 15_000, 'the first line', () => child.stderr());
+        child.process.stdout!.destroy();
+        const other = await edit('head.txt');
+        other.text.insert(0, 'more ');
+        const run = await child.exited;
+        assert.deepEqual([run.code, run.stderr], [0, '']);
+    });
+
     it('says in one line that access was removed, and exits 1', async () => {
         const guest = await t.user('guest');
         await t.http('POST', `/api/projects/projects/${team.projectId}/members/`, team.owner.access, { user_id: guest.id, role: 'viewer' });

@@ -133,6 +133,28 @@ describe('client.docs.open()', () => {
         assert.ok(!shared.connected);
     });
 
+    it('keeps trying after 4429 (too many sockets of the user), a code to reconnect after, and syncs once a place is free', async () => {
+        const small = await startServer({ realtime: { maxPerUser: 1 } });
+        try {
+            const smallTeam = await makeTeam(small);
+            const client = new CollabClient({ baseUrl: `http://127.0.0.1:${small.port}`, token: smallTeam.owner.access });
+            const first = client.docs.open(smallTeam.workspaceId, 'one.txt');
+            opened.push(first);
+            await first.synced;
+            const statuses: DocumentStatus[] = [];
+            const second = client.docs.open(smallTeam.workspaceId, 'two.txt', { onStatus: (status) => statuses.push(status) });
+            opened.push(second);
+            await until(() => statuses.some((s) => s.state === 'disconnected' && s.code === 4429), 5000, '4429');
+            first.close();
+            await second.synced;
+            assert.ok(!statuses.some((s) => s.state === 'ended'));
+            second.close();
+        }
+        finally {
+            await small.stop();
+        }
+    });
+
     it('rejects a bad workspace id, an empty path or dot segments at once, and rejects synced when closed before syncing', async () => {
         const client = clientOf(team.owner);
         assert.throws(() => client.docs.open(0, 'a.txt'), TypeError);

@@ -1,4 +1,4 @@
-import { CloseCode, DOC_PATH_PREFIX, DOC_TEXT_NAME } from '@collab/protocol';
+import { CloseCode, DOC_PATH_PREFIX, DOC_TEXT_NAME, RECONNECT_CLOSE_CODES } from '@collab/protocol';
 import { WebsocketProvider, messageAuth } from 'y-websocket';
 import { readAuthMessage } from 'y-protocols/auth';
 import { Awareness } from 'y-protocols/awareness';
@@ -27,6 +27,8 @@ export interface OpenDocumentOptions {
     /** Connection changes; `ended` is final. */
     onStatus?: (status: DocumentStatus) => void;
 }
+
+const noop = () => undefined;
 
 interface CloseInfo {
     code: number;
@@ -74,8 +76,8 @@ export class SharedDocument {
         this.text = this.doc.getText(DOC_TEXT_NAME);
         this.awareness = new Awareness(this.doc);
         this.synced = new Promise<void>((resolve, reject) => (this.#settle = { resolve, reject }));
-        this.synced.catch(() => undefined);                 // reported through onStatus too; unhandled is fine
-        void this.#start(WebSocket);
+        this.synced.catch(noop);                            // reported through onStatus too: a caller need not await it
+        this.#start(WebSocket).catch((err: unknown) => this.#end(realtimeError(err, transport)));
     }
 
     /** Whether the socket is open and the document in sync with the server now. */
@@ -104,18 +106,10 @@ export class SharedDocument {
     }
 
     async #start(WebSocket: WebSocketConstructor | undefined): Promise<void> {
-        let token: string | undefined;
-        let Impl: WebSocketConstructor | undefined;
-        try {
-            token = await freshToken(this.#transport, false);
-            Impl = WebSocket ?? await platformWebSocket();
-            if (!Impl) {
-                throw new TypeError('No WebSocket implementation: pass one as the WebSocket option of new CollabClient()');
-            }
-        }
-        catch (err) {
-            this.#end(realtimeError(err, this.#transport));
-            return;
+        const token = await freshToken(this.#transport, false);
+        const Impl = WebSocket ?? await platformWebSocket();
+        if (!Impl) {
+            throw new TypeError('No WebSocket implementation: pass one as the WebSocket option of new CollabClient()');
         }
 
         if (this.#closed) {
@@ -146,7 +140,7 @@ export class SharedDocument {
                 this.#onStatus?.({ state: 'disconnected', code: event.code, reason: event.reason });
             }
         });
-        provider.on('closed', (info) => void this.#onFinalClose(info));
+        provider.on('closed', (info) => void this.#onFinalClose(info).catch(noop));
     }
 
     /** The server closed with a code after which the provider does not reconnect by itself. */
@@ -186,7 +180,7 @@ export class SharedDocument {
             }
 
             if (!this.#closed) {                            // the server is unreachable: try again later
-                this.#retryTimer = setTimeout(() => void this.#reconnectWithNewToken(info), reconnectDelay(this.#attempt++));
+                this.#retryTimer = setTimeout(() => void this.#reconnectWithNewToken(info).catch(noop), reconnectDelay(this.#attempt++));
             }
         }
     }
@@ -202,9 +196,9 @@ export class SharedDocument {
     }
 }
 
-/** Close codes in 4400–4499 say that reconnecting as is cannot help (as y-websocket's default). */
+/** Close codes in 4400–4499 say that reconnecting as is cannot help (as y-websocket's default), but for the protocol's reconnect codes (slow consumer, too many sockets). */
 function isFinal(code: number): boolean {
-    return code >= 4400 && code < 4500;
+    return code >= 4400 && code < 4500 && !RECONNECT_CLOSE_CODES.includes(code);
 }
 
 function closeError(info: CloseInfo, transport: Transport): CollabError {
