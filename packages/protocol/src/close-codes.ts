@@ -19,6 +19,8 @@ export const CloseCode = {
     forbidden: 4403,
     /** The client does not read fast enough. */
     slowConsumer: 4408,
+    /** A document socket's file was deleted: the document is gone. */
+    fileDeleted: 4410,
     /** Too many connections of this user. */
     tooMany: 4429
 } as const;

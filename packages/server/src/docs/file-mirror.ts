@@ -38,6 +38,13 @@ export class FileMirror {
         this.timer.unref();
     }
 
+    /** Forgets the edit waiting to be written (the file was deleted); a write in flight checks for itself. */
+    cancel(): void {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        this.editor = null;
+    }
+
     /** Writes now if an edit is waiting; resolves once no write is in flight. */
     async flush(): Promise<void> {
         if (this.timer) {

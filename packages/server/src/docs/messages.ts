@@ -121,9 +121,11 @@ export type RelayMessage =
     | { type: 'update'; from: string; editor: Editor | null; update: Uint8Array }
     | { type: 'awareness'; from: string; update: Uint8Array }
     /** "Send me what I lack" (state vector); with `ask`, receivers send their own query back. */
-    | { type: 'query'; from: string; stateVector: Uint8Array; ask: boolean };
+    | { type: 'query'; from: string; stateVector: Uint8Array; ask: boolean }
+    /** The file was deleted: drop the document without writing anything. */
+    | { type: 'deleted'; from: string };
 
-const RELAY_KINDS = ['update', 'awareness', 'query'] as const;
+const RELAY_KINDS = ['update', 'awareness', 'query', 'deleted'] as const;
 
 /** Encodes a message for the document's channel. */
 export function encodeRelay(message: RelayMessage): Uint8Array {
@@ -138,7 +140,7 @@ export function encodeRelay(message: RelayMessage): Uint8Array {
         else if (message.type === 'awareness') {
             encoding.writeVarUint8Array(encoder, message.update);
         }
-        else {
+        else if (message.type === 'query') {
             encoding.writeVarUint8Array(encoder, message.stateVector);
             encoding.writeVarUint(encoder, message.ask ? 1 : 0);
         }
@@ -162,6 +164,10 @@ export function decodeRelay(data: Uint8Array): RelayMessage {
 
     if (type === 'query') {
         return { type, from, stateVector: decoding.readVarUint8Array(decoder), ask: decoding.readVarUint(decoder) === 1 };
+    }
+
+    if (type === 'deleted') {
+        return { type, from };
     }
 
     throw new Error('unknown relay message');

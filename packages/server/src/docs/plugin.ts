@@ -12,6 +12,8 @@ export interface DocsApi {
     registry: DocRegistry;
     /** Applies a REST write of a file to its document, if it has one (never throws: the write already happened). */
     fileWritten(workspaceId: number, path: string, content: string, editor: Editor): Promise<void>;
+    /** Deletes a file and its document (DELETE of a file); false when there was no file. Throws 400 for a bad path. */
+    deleteFile(workspaceId: number, path: string): Promise<boolean>;
 }
 
 declare module '@hapi/hapi' {
@@ -42,10 +44,11 @@ export const docsPlugin: Plugin<DocsPluginOptions> = {
     register: (server, options) => {
         Joi.assert(options, optionsSchema, 'collab-docs options');
         const { logger } = server.app;
+        const store = new DocStore(server.app.db);
         const registry = new DocRegistry({
-            store: new DocStore(server.app.db),
+            store,
             channels: server.app.docChannels,
-            files: docFiles(server),
+            files: docFiles(server, store),
             instanceId: server.app.instanceId,
             settings: { ...DOC_SETTINGS, ...options.settings },
             onError: (err) => logger.warn({ err: err.message }, 'document error')
@@ -70,7 +73,8 @@ export const docsPlugin: Plugin<DocsPluginOptions> = {
                 catch (err) {
                     logger.warn({ err: (err as Error).message, workspaceId }, 'file write not applied to its document');
                 }
-            }
+            },
+            deleteFile: (workspaceId, path) => registry.deleteFile({ workspaceId, path })
         };
         for (const [key, value] of Object.entries(api)) {
             server.expose(key, value);

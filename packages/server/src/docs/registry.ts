@@ -1,9 +1,9 @@
 import type { DocChannels } from '@collab/core';
 
-import type { Editor } from './messages.js';
+import { encodeRelay, type Editor } from './messages.js';
 import { applyTextDiff } from './diff.js';
 import { SharedDoc } from './shared-doc.js';
-import type { DocKey, DocStore } from './store.js';
+import { docId, type DocKey, type DocStore } from './store.js';
 
 /** Timings of documents; tests shorten them. */
 export interface DocSettings {
@@ -26,8 +26,10 @@ export const DOC_SETTINGS: DocSettings = { idleMs: 30_000, quietMs: 750, maxWait
 export interface DocFiles {
     /** The file's current content ('' when there is none): a document without state starts from it. */
     read(key: DocKey): Promise<string>;
-    /** Writes the document's text to the file row (a new revision and one `file_change`) unless it is already there. */
+    /** Writes the document's text to the file row (a new revision and one `file_change`) unless it is already there, or the document's state is gone. */
     write(key: DocKey, text: string, editor: Editor): Promise<void>;
+    /** Deletes the file row and the document's stored state in one transaction; false (and nothing deleted) when there is no file. */
+    remove(key: DocKey): Promise<boolean>;
 }
 
 /** What {@link DocRegistry} takes. */
@@ -94,7 +96,7 @@ export class DocRegistry {
             throw new Error('the document registry is closed');
         }
 
-        const id = entryId(key);
+        const id = docId(key);
         let entry = this.entries.get(id);
         while (entry?.unloading) {
             await entry.unloading;
@@ -122,7 +124,7 @@ export class DocRegistry {
 
     /** Lets go of a document {@link acquire} gave; it is unloaded `idleMs` (by default the setting's) after its last holder left. */
     release(doc: SharedDoc, idleMs = this.options.settings.idleMs): void {
-        const entry = this.entries.get(entryId(doc.key));
+        const entry = this.entries.get(docId(doc.key));
         if (entry?.doc === doc) {
             this.letGo(entry, idleMs);
         }
@@ -144,7 +146,7 @@ export class DocRegistry {
      * editors see it at once and its state stays the file's.
      */
     async fileWritten(key: DocKey, content: string, editor: Editor): Promise<void> {
-        if (!this.entries.has(entryId(key)) && !await this.options.store.exists(key)) {
+        if (!this.entries.has(docId(key)) && !await this.options.store.exists(key)) {
             return;
         }
 
@@ -157,6 +159,23 @@ export class DocRegistry {
             // Loaded for this write only (no editor here): let it go at once.
             this.release(doc, doc.size ? undefined : 0);
         }
+    }
+
+    /**
+     * Deletes a file with its document's stored state, then has every
+     * instance holding the document drop it without writing anything, its
+     * editors closed with 4410. False when there was no file.
+     */
+    async deleteFile(key: DocKey): Promise<boolean> {
+        const { files, channels, instanceId, onError } = this.options;
+        if (!await files.remove(key)) {
+            return false;
+        }
+
+        this.entries.get(docId(key))?.loading.then((doc) => doc.deleted(), () => undefined);
+        // Should this publish fail, the others learn it at their next edit: its append finds the state gone.
+        await channels.publish(key.workspaceId, key.path, encodeRelay({ type: 'deleted', from: instanceId })).catch(onError);
+        return true;
     }
 
     /** Unloads every document (writing files and storing what waits); later acquires fail. */
@@ -185,7 +204,7 @@ export class DocRegistry {
         entry.doc = doc;
         // Subscribed in the background: while Redis is away the document works on this instance and catches up after.
         channels.subscribe(key.workspaceId, key.path, (message) => doc.receive(message)).then((unsubscribe) => {
-            if (this.entries.get(entryId(key)) !== entry || entry.unloading) {
+            if (this.entries.get(docId(key)) !== entry || entry.unloading) {
                 unsubscribe();
                 return;
             }
@@ -202,8 +221,8 @@ export class DocRegistry {
             entry.unsubscribe?.();
             const doc = await entry.loading.catch(() => undefined);
             await doc?.close().catch(this.options.onError);
-            if (this.entries.get(entryId(entry.key)) === entry) {
-                this.entries.delete(entryId(entry.key));
+            if (this.entries.get(docId(entry.key)) === entry) {
+                this.entries.delete(docId(entry.key));
             }
         })();
         return entry.unloading;
@@ -211,8 +230,8 @@ export class DocRegistry {
 
     // A broken document leaves the map at once: the next acquire loads a fresh copy from the database.
     private drop(entry: Entry): void {
-        if (this.entries.get(entryId(entry.key)) === entry) {
-            this.entries.delete(entryId(entry.key));
+        if (this.entries.get(docId(entry.key)) === entry) {
+            this.entries.delete(docId(entry.key));
         }
 
         entry.unsubscribe?.();
@@ -226,8 +245,4 @@ export class DocRegistry {
             entry.doc?.sweep(now);
         }
     }
-}
-
-function entryId(key: DocKey): string {
-    return `${key.workspaceId}\n${key.path}`;
 }

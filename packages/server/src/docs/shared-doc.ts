@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 
 import { FileMirror, type MirrorTiming, type MirrorWrite } from './file-mirror.js';
 import { awarenessMessage, decodeRelay, encodeRelay, syncMessage, type Editor, type RelayMessage } from './messages.js';
-import type { DocKey, DocStore } from './store.js';
+import { DocDeleted, type DocKey, type DocStore } from './store.js';
 
 /** The transport side of one editor's socket. */
 export interface DocPeer {
@@ -35,7 +35,7 @@ export interface SharedDocDeps {
     compactEvery: number;
     /** Awareness states not renewed for this long are removed (their editor or its instance is gone). */
     awarenessTimeoutMs: number;
-    /** Storing an update failed: the document's sockets were closed and it must not be used again. */
+    /** Storing an update failed, or the file was deleted: the document's sockets were closed and it must not be used again. */
     onBroken(doc: SharedDoc): void;
     onError(err: Error): void;
 }
@@ -206,8 +206,11 @@ export class SharedDoc {
         else if (message.type === 'awareness') {
             applyAwarenessUpdate(this.awareness, message.update, RELAY);
         }
-        else {
+        else if (message.type === 'query') {
             this.answer(message.stateVector, message.ask).catch(this.deps.onError);
+        }
+        else {
+            this.deleted();
         }
     }
 
@@ -243,6 +246,21 @@ export class SharedDoc {
         }
 
         this.destroy();
+    }
+
+    /** The file was deleted (with the stored state): closes the editors with 4410 and lets the document go, writing nothing. */
+    deleted(): void {
+        if (this.broken) {
+            return;
+        }
+
+        this.broken = true;
+        this.mirror.cancel();
+        for (const member of [...this.members.keys()]) {
+            member.peer.close(CloseCode.fileDeleted, 'file deleted');
+        }
+
+        this.deps.onBroken(this);
     }
 
     /** Frees the document at once, without writing anything. */
@@ -298,6 +316,11 @@ export class SharedDoc {
     // The document holds an update the database refused: nobody may receive it. Its sockets
     // reconnect to a fresh copy and send their state again.
     private fail(err: Error): void {
+        if (err instanceof DocDeleted) {
+            this.deleted();
+            return;
+        }
+
         this.deps.onError(err);
         if (this.broken) {
             return;

@@ -10,6 +10,15 @@ export interface DocKey {
 interface PendingRow {
     key: DocKey;
     data: Uint8Array;
+    resolve(): void;
+    reject(err: Error): void;
+}
+
+/** An append refused because the document's file was deleted (its stored state is gone). */
+export class DocDeleted extends Error {
+    constructor() {
+        super('the document\'s file was deleted');
+    }
 }
 
 const SNAPSHOTS = 'doc_snapshots';
@@ -29,7 +38,6 @@ function bytes(value: unknown): Uint8Array {
  */
 export class DocStore {
     private queue: PendingRow[] = [];
-    private waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
     private writing = false;
 
     constructor(private readonly db: Knex) {}
@@ -59,11 +67,28 @@ export class DocStore {
         return row !== undefined;
     }
 
-    /** Appends an update; resolves once it is committed (rejects when the database refused the batch). */
+    /**
+     * Inside a transaction: true when the document still has stored state,
+     * which then cannot be removed before the transaction ends (its row is
+     * share-locked). A write that follows the document checks this first, so
+     * it cannot bring back a file deleted meanwhile.
+     */
+    async live(trx: Knex.Transaction, key: DocKey): Promise<boolean> {
+        const row: unknown = await trx(SNAPSHOTS).first('path').where({ workspace_id: key.workspaceId, path: key.path }).forShare();
+        return row !== undefined;
+    }
+
+    /** Inside the transaction deleting its file: removes the document's snapshot (first, waiting for appends and writes holding it), then its updates. */
+    async remove(trx: Knex.Transaction, key: DocKey): Promise<void> {
+        const where = { workspace_id: key.workspaceId, path: key.path };
+        await trx(SNAPSHOTS).where(where).delete();
+        await trx(UPDATES).where(where).delete();
+    }
+
+    /** Appends an update; resolves once it is committed (rejects when the database refused the batch, with {@link DocDeleted} when the document is gone). */
     append(key: DocKey, data: Uint8Array): Promise<void> {
         return new Promise((resolve, reject) => {
-            this.queue.push({ key, data });
-            this.waiting.push({ resolve, reject });
+            this.queue.push({ key, data, resolve, reject });
             if (!this.writing) {
                 this.writing = true;
                 setImmediate(() => void this.flush());
@@ -106,17 +131,20 @@ export class DocStore {
     private async flush(): Promise<void> {
         while (this.queue.length) {
             const rows = this.queue;
-            const waiting = this.waiting;
             this.queue = [];
-            this.waiting = [];
             try {
-                await this.db(UPDATES).insert(rows.map(({ key, data }) => ({ workspace_id: key.workspaceId, path: key.path, data: Buffer.from(data) })));
-                for (const { resolve } of waiting) {
-                    resolve();
+                const live = await this.insert(rows);
+                for (const { key, resolve, reject } of rows) {
+                    if (live.has(docId(key))) {
+                        resolve();
+                    }
+                    else {
+                        reject(new DocDeleted());
+                    }
                 }
             }
             catch (err) {
-                for (const { reject } of waiting) {
+                for (const { reject } of rows) {
                     reject(err as Error);
                 }
             }
@@ -124,4 +152,28 @@ export class DocStore {
 
         this.writing = false;
     }
+
+    // Inserts the rows of documents that still have a snapshot (share-locked until the insert commits, so a deletion waits for it and removes them); returns those documents.
+    private async insert(rows: PendingRow[]): Promise<Set<string>> {
+        return this.db.transaction(async (trx) => {
+            const keys = new Map(rows.map(({ key }) => [docId(key), key]));
+            const found = await trx(SNAPSHOTS).select('workspace_id', 'path').where((query) => {
+                for (const key of keys.values()) {
+                    void query.orWhere({ workspace_id: key.workspaceId, path: key.path });
+                }
+            }).forShare() as Array<{ workspace_id: number; path: string }>;
+            const live = new Set(found.map((row) => docId({ workspaceId: row.workspace_id, path: row.path })));
+            const kept = rows.filter(({ key }) => live.has(docId(key)));
+            if (kept.length) {
+                await trx(UPDATES).insert(kept.map(({ key, data }) => ({ workspace_id: key.workspaceId, path: key.path, data: Buffer.from(data) })));
+            }
+
+            return live;
+        });
+    }
+}
+
+/** A document's key as one string (map keys). */
+export function docId(key: DocKey): string {
+    return `${key.workspaceId}\n${key.path}`;
 }

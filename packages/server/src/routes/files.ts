@@ -5,7 +5,7 @@ import { WRITER_ROLES } from '@collab/protocol';
 import { WorkspaceFile } from '@collab/core';
 
 import { requireRole, workspaceAccess } from '../access.js';
-import { deleteFile, writeFile } from '../files/write.js';
+import { writeFile } from '../files/write.js';
 import { paginate } from '../pagination.js';
 import { caller } from '../plugins/auth.js';
 import { broadcastFileChange, broadcastFileDelete } from '../events/broadcast.js';
@@ -107,7 +107,7 @@ export const fileRoutes: ServerRoute[] = [
                 const user = caller(request);
                 const { role } = await workspaceAccess(db, id, user.id);
                 requireRole(role, WRITER_ROLES, 'deleting files');
-                if (!await deleteFile(db, { workspaceId: id, path })) {
+                if (!await request.server.plugins['collab-docs'].deleteFile(id, path)) {
                     throw Boom.notFound('File not found');
                 }
 
