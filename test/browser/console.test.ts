@@ -144,7 +144,11 @@ describe('the web console in Chromium', { timeout: 240_000 }, () => {
         await page.getByRole('group', { name: 'b.py actions' }).getByRole('button', { name: 'Delete' }).click();
         await page.getByRole('button', { name: 'Yes, delete' }).click();
         await files.getByRole('link', { name: 'b.py' }).waitFor({ state: 'detached' });
-        await files.getByRole('link', { name: 'a.py' }).waitFor();
+        // Then a.py, typed into moments ago.
+        await files.getByRole('link', { name: 'a.py' }).click();
+        await page.getByRole('group', { name: 'a.py actions' }).getByRole('button', { name: 'Delete' }).click();
+        await page.getByRole('button', { name: 'Yes, delete' }).click();
+        await files.getByText('No files yet.').waitFor();
 
         await page.getByRole('group', { name: 'Workspace actions' }).getByRole('button', { name: 'Delete' }).click();
         await page.getByRole('button', { name: 'Yes, delete' }).click();
