@@ -11,7 +11,13 @@ export default tseslint.config(
     ...tseslint.configs.recommendedTypeChecked,
     {
         languageOptions: {
-            parserOptions: { projectService: { allowDefaultProject: ['*.js', 'knexfile.ts', 'scripts/*.js', 'bin/launch.js', 'packages/*/launch.js'] }, tsconfigRootDir: import.meta.dirname }
+            parserOptions: {
+                projectService: {
+                    allowDefaultProject: ['*.js', 'knexfile.ts', 'scripts/*.js', 'bin/launch.js', 'packages/*/launch.js'],
+                    maximumDefaultProjectFileMatchCount_THIS_WILL_SLOW_DOWN_LINTING: 16
+                },
+                tsconfigRootDir: import.meta.dirname
+            }
         },
         plugins: { '@stylistic': stylistic },
         rules: {

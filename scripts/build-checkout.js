@@ -8,7 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runs `tsc -b` over the checkout (output to stderr, so a program's stdout stays clean); exits on failure. */
+/**
+ * Runs `tsc -b` over the checkout, then builds the web console (output to stderr, so a program's stdout stays
+ * clean); exits when the TypeScript build fails. Without its console the server still runs (`/` says to build).
+ */
 export function buildCheckout(entry) {
     let tsc;
     try {
@@ -24,5 +27,10 @@ export function buildCheckout(entry) {
     if (built.status !== 0 || !existsSync(entry)) {
         process.stderr.write(`collab: the build failed: run \`npm run build\` in ${root} to see why\n`);
         process.exit(1);
+    }
+
+    const web = spawnSync(process.execPath, [fileURLToPath(new URL('build-console.js', import.meta.url))], { stdio: ['ignore', 2, 2] });
+    if (web.status !== 0) {
+        process.stderr.write(`collab: the web console was not built: run \`npm run build\` in ${root} to see why\n`);
     }
 }

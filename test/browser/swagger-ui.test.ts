@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
+import { launchChromium, stayOn } from '../helpers/browser.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
-
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Expands an operation, presses "Try it out" and "Execute", and returns the status and body the UI shows. */
 async function execute(page: Page, operationId: string, tag: string): Promise<{ status: string; body: string }> {
@@ -27,7 +25,7 @@ describe('Swagger UI', () => {
     let user: TestUser;
     let browser: Browser;
     let page: Page;
-    const elsewhere: string[] = [];
+    let elsewhere: string[];
 
     before(async () => {
         t = await startTestServer({ listen: true });
@@ -35,18 +33,9 @@ describe('Swagger UI', () => {
         const created = await t.call('POST', '/api/projects/projects/', { token: user.access, payload: { name: 'Seen in Swagger UI' } });
         assert.equal(created.statusCode, 201);
 
-        browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+        browser = await launchChromium();
         page = await browser.newPage();
-        const origin = new URL(t.server.info.uri).origin;
-        await page.route('**/*', (route) => {
-            const url = route.request().url();
-            if (url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:')) {
-                return route.continue();
-            }
-
-            elsewhere.push(url);
-            return route.abort();
-        });
+        elsewhere = await stayOn(page, new URL(t.server.info.uri).origin);
         await page.goto(`${t.server.info.uri}/swagger/`);
         await page.locator('#operations-auth-getApiAuthMe').waitFor({ timeout: 20_000 });
     });

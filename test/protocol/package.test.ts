@@ -22,7 +22,7 @@ describe('the @collab/protocol package', () => {
 
     it('is the one place the wire constants are spelled out', () => {
         const repo = fileURLToPath(new URL('../../', import.meta.url));
-        const sources = ['packages/core/src', 'packages/server/src', 'packages/worker/src', 'packages/sdk/src', 'bin/lib', 'bin/commands']
+        const sources = ['packages/core/src', 'packages/server/src', 'packages/worker/src', 'packages/sdk/src', 'packages/console/src', 'bin/lib', 'bin/commands']
             .flatMap((dir) => (readdirSync(join(repo, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => join(repo, dir, f)));
         const spelled = [
             [/'succeeded',\s*'failed',\s*'timed_out'/, 'the job statuses'],

@@ -23,7 +23,7 @@ describe('npm start', () => {
         await cleanRedis(prefix);
     });
 
-    it('serves the API from an empty data directory and completes a sandboxed job through its own worker', { timeout: 240_000 }, async () => {
+    it('serves the API and the web console from an empty data directory and completes a sandboxed job through its own worker', { timeout: 240_000 }, async () => {
         const port = await freePort();
         const env = { PATH: process.env.PATH, HOME: dataDir, PORT: String(port), REDIS_URL, REDIS_PREFIX: prefix, COLLAB_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
         // In a process group of its own, as in a terminal, where Ctrl-C reaches npm and the server alike.
@@ -42,6 +42,9 @@ describe('npm start', () => {
             const baseUrl = `http://127.0.0.1:${port}`;
             await until(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, 180_000, `npm start to serve ${baseUrl}`, child.stderr);
             assert.ok(existsSync(join(dataDir, 'jwt-secret')), 'a development secret was generated in the data directory');
+            const page = await fetch(`${baseUrl}/`);
+            assert.equal(page.status, 200);
+            assert.match(await page.text(), /<title>collab<\/title>[\s\S]*assets\/main-/, 'the web console at /');
 
             const client = new CollabClient({ baseUrl });
             await client.auth.register({ email: 'new@example.com', password: 'first five minutes' });

@@ -30,7 +30,7 @@ describe('the published collab-server package', () => {
         rmSync(folder, { recursive: true, force: true });
     });
 
-    it('installs from its tarball into an empty folder and serves', { timeout: 240_000 }, async () => {
+    it('installs from its tarball into an empty folder and serves the API and the web console', { timeout: 240_000 }, async () => {
         const pack = run('npm', ['pack', '-w', '@collab/protocol', '-w', '@collab/core', '-w', '@collab/server', '--pack-destination', folder], { cwd: ROOT });
         assert.equal(await pack.exited, 0, pack.stderr());
         const tarballs = readdirSync(folder).filter((name) => name.endsWith('.tgz'));
@@ -59,6 +59,16 @@ describe('the published collab-server package', () => {
             const spec = await res.json() as { paths: object };
             assert.equal(res.status, 200, JSON.stringify(spec));
             assert.ok(Object.keys(spec.paths).length > 10);
+
+            const page = await fetch(`http://127.0.0.1:${port}/`);
+            const html = await page.text();
+            assert.equal(page.status, 200, html);
+            const script = /src="(assets\/main-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+            assert.ok(script, `the packed server serves the web console: ${html}`);
+            const asset = await fetch(`http://127.0.0.1:${port}/${script}`, { headers: { 'accept-encoding': 'gzip' } });
+            assert.equal(asset.status, 200);
+            assert.equal(asset.headers.get('content-encoding'), 'gzip');
+            assert.match(await asset.text(), /sessionStorage/);
         }
         finally {
             server.process.kill('SIGTERM');

@@ -1,4 +1,4 @@
-export { CloseCode, DOC_TEXT_NAME, EVENT_NAME_PATTERN, isTerminal, JOB_STATUSES, MAX_PAYLOAD_BYTES, PRESENCE_EVENTS, ROLES } from '@collab/protocol';
+export { CloseCode, DOC_TEXT_NAME, EVENT_NAME_PATTERN, isTerminal, JOB_EVENTS, JOB_STATUSES, MAX_PAYLOAD_BYTES, PRESENCE_EVENTS, ROLES } from '@collab/protocol';
 export { CollabClient } from './client.js';
 export type { CollabClientOptions } from './http.js';
 export {

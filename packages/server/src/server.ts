@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 
 import './context.js';
 import { authPlugin } from './plugins/auth.js';
+import { consolePlugin } from './plugins/console.js';
 import { busPlugin } from './plugins/bus.js';
 import { docsPlugin, type DocsPluginOptions } from './docs/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
@@ -75,6 +76,6 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     await server.register({ plugin: busPlugin, options: { presenceTtlMs: realtime.presenceTtlMs } });
     await server.register({ plugin: docsPlugin, options: { settings: options.docs } });
     await server.register({ plugin: realtimePlugin, options: { settings: realtime } });
-    await server.register([jobsPlugin, routesPlugin]);
+    await server.register([jobsPlugin, routesPlugin, consolePlugin]);
     return server;
 }

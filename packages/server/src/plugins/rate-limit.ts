@@ -9,8 +9,8 @@ export const COUNTER_TIMEOUT_MS = 500;
 /** Every limit counts requests per minute. */
 export const WINDOW_MS = 60_000;
 
-/** Routes with any of these tags are never rate limited (operations, API docs). */
-export const UNLIMITED_TAGS = ['ops', 'docs'];
+/** Routes with any of these tags are never rate limited (operations, API docs, the web console's static files). */
+export const UNLIMITED_TAGS = ['ops', 'docs', 'console'];
 
 declare module '@hapi/hapi' {
     interface PluginSpecificConfiguration {

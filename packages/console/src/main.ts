@@ -1,0 +1,5 @@
+import './style.css';
+
+import { App } from './app.js';
+
+void new App(document.getElementById('app')!).start();
