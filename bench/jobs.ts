@@ -261,6 +261,7 @@ try {
     }, null, 2));
 }
 finally {
+    await cgroups?.close();
     subscriber.disconnect();
     await server.stop({ timeout: 2000 });
     await db.destroy();

@@ -74,7 +74,7 @@ async function runForked(spec: RunSpec, language: LanguageSpec, limits: Rlimits,
     }
     let group: JobCgroup | undefined;
     try {
-        group = spec.cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
+        group = spec.cgroups?.acquire({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
         const request = (capBytes: number) => forkRequest(language, bwrap, {
             code: spec.code,
             stdin: spec.stdin ?? '',
@@ -92,7 +92,9 @@ async function runForked(spec: RunSpec, language: LanguageSpec, limits: Rlimits,
         return group ? withCgroupReport(result, group, spec.memoryMb) : result;
     }
     finally {
-        await group?.remove();
+        if (group) {
+            await spec.cgroups!.release(group);
+        }
     }
 }
 
@@ -132,7 +134,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     const jobDir = await createJobDir(language.fileName, spec.code);
     let group: JobCgroup | undefined;
     try {
-        group = spec.cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
+        group = spec.cgroups?.acquire({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
         const invocation = buildInvocation(spec.mode, bwrap, jobDir, language, limits, spec.memoryMb, {
             diskBytes: spec.diskMb === undefined ? undefined : spec.diskMb * MiB,
             cgroupProcs: group?.procsFiles
@@ -149,7 +151,9 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
         return group ? withCgroupReport(result, group, spec.memoryMb) : result;
     }
     finally {
-        await group?.remove();
+        if (group) {
+            await spec.cgroups!.release(group);
+        }
         await removeJobDir(jobDir).catch((error: unknown) => {
             process.emitWarning(`cannot remove job directory ${jobDir}: ${String(error)}`);
         });
