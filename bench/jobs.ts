@@ -25,6 +25,7 @@ import knex from 'knex';
 
 import { createEmptyDatabase } from '../test/helpers/database.js';
 import { cleanRedis } from '../test/helpers/server.js';
+import { childrenOf, cpuBetween, hostBusyMs, processCpuMs, processRssMb, treeCpuMs } from './proc-cpu.js';
 import { until } from '../test/helpers/wait.js';
 
 // The built worker, as production runs it (`npm run bench:jobs` builds first); from source otherwise.
@@ -106,29 +107,15 @@ async function submit(): Promise<{ id: string; sentAt: number; acceptedAt: numbe
     return { id: body.job_id, sentAt, acceptedAt: performance.now() };
 }
 
-/** Busy CPU time of the whole host (all tenants), in ms. */
-function hostBusyMs(): number {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const idle = fields[3]! + fields[4]!;
-    return ((fields.reduce((a, b) => a + b, 0) - idle) * 1000) / 100;
-}
-
-/** CPU time of one process (without the sandboxes it starts: bwrap's children are not accounted to it), in ms. */
-function processCpuMs(pid: number): number {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 /** The worker's spawner (the Python process that starts its sandboxes), if it runs one. */
 function spawnerPid(workerPid: number): number | undefined {
-    const children = readFileSync(`/proc/${workerPid}/task/${workerPid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
-    return children.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('python'));
+    return childrenOf(workerPid).find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('python'));
 }
 
-/** Resident memory of one process, in MB: a fork's cost grows with it. */
-function processRssMb(pid: number): number {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-    return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
+/** CPU of the PostgreSQL backends serving the benchmark's database (the API's and the worker's connections), by pid. */
+async function postgresCpu(): Promise<Map<number, number>> {
+    const rows: Array<{ pid: number }> = await db('pg_stat_activity').select('pid').where('datname', db.raw('current_database()'));
+    return new Map(rows.map(({ pid }) => [pid, processCpuMs(pid)]));
 }
 
 function done(id: string): Promise<void> {
@@ -165,7 +152,14 @@ async function measure(mode: Mode) {
         }
 
         const spawner = spawnerPid(worker.pid!);
-        const cpuBefore = { host: hostBusyMs(), worker: processCpuMs(worker.pid!), api: processCpuMs(process.pid), spawner: spawner ? processCpuMs(spawner) : 0 };
+        const cpuBefore = {
+            host: hostBusyMs(),
+            worker: processCpuMs(worker.pid!),
+            api: processCpuMs(process.pid),
+            spawner: spawner ? processCpuMs(spawner) : 0,
+            tree: treeCpuMs(worker.pid!),
+            postgres: await postgresCpu()
+        };
         const started = performance.now();
         const ids: string[] = [];
         let next = 0;
@@ -179,11 +173,19 @@ async function measure(mode: Mode) {
         await Promise.all(ids.map(done));
         const elapsed = Math.max(...ids.map((id) => finishedAt.get(id)!)) - started;
         const perJob = (ms: number) => Math.round((ms / BURST) * 10) / 10;
+        const workerTree = cpuBetween(cpuBefore.tree, treeCpuMs(worker.pid!));
+        const postgres = cpuBetween(cpuBefore.postgres, await postgresCpu());
+        const api = processCpuMs(process.pid) - cpuBefore.api;
         const cpu = {
             host_busy_ms_per_job: perJob(hostBusyMs() - cpuBefore.host),
             worker_node_ms_per_job: perJob(processCpuMs(worker.pid!) - cpuBefore.worker),
             worker_spawner_ms_per_job: spawner ? perJob(processCpuMs(spawner) - cpuBefore.spawner) : null,
-            api_and_bench_ms_per_job: perJob(processCpuMs(process.pid) - cpuBefore.api),
+            api_and_bench_ms_per_job: perJob(api),
+            // the worker, its spawner, fork servers and every sandbox and job process they ran
+            worker_tree_ms_per_job: perJob(workerTree),
+            postgres_backends_ms_per_job: perJob(postgres),
+            // what the processes above ran, whatever else runs on the host (Redis and kernel threads not included)
+            accounted_ms_per_job: perJob(api + workerTree + postgres),
             worker_rss_mb: processRssMb(worker.pid!),
             load_average_1m: Math.round(loadavg()[0]! * 100) / 100
         };
