@@ -2,8 +2,13 @@
 // 200 print(1) jobs; the replaced system did 28 jobs/s). The API runs in this process on PostgreSQL,
 // one collab-worker process runs the jobs in bubblewrap with its default concurrency (twice the CPU
 // count, or BENCH_WORKER_CONCURRENCY). CPU per job is reported for the worker process, its spawner
-// (not the sandboxes it starts) and this process (API + bench); the host's busy time counts every
-// tenant of the machine, so it is only meaningful on an otherwise idle host.
+// (not the sandboxes it starts), this process (API + bench), the worker's whole process tree (with
+// the fork servers and every job they reaped; in fresh mode part of bwrap's processes are not reaped
+// inside the tree and escape it) and the PostgreSQL backends of the benchmark's database; their sum
+// (accounted) holds whatever else runs, while the host's busy time counts every tenant of the
+// machine, so it is only meaningful on an otherwise idle host.
+// In forkserver mode a user's script then runs 1,000 jobs through the SDK as one user within the
+// default quota (bench/jobs-script.ts; BENCH_SCRIPT_JOBS, 0 skips it).
 // A job is finished when its terminal status reaches its Redis update channel (what the live
 // subscription relays), so no polling interval is measured.
 // BENCH_SANDBOX=none measures the pipeline without bubblewrap, for comparison only.
