@@ -156,10 +156,13 @@ async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socke
         stop = await relay.subscribe(jobId, (_update, json) => {
             if (queue) {
                 queue.push(json);
+                return;
             }
-            else {
-                connection.write(Buffer.from(`${prefix}${json}}`));
+            // Held to the end of the tick: updates that arrive together (a run's last output and its end) leave in one write.
+            if (connection.hold()) {
+                setImmediate(() => connection.release());
             }
+            connection.write(Buffer.from(`${prefix}${json}}`));
         });
         // Read after subscribing: whatever happened before is in the row, whatever after is queued.
         // Nothing reaches the socket before the job is known to be visible to the user.
