@@ -175,7 +175,8 @@ export class JobCgroup {
     /**
      * Kills what is left of a job, and says whether the group may serve
      * another: cgroup v1 (where the peak can be reset), no process left in
-     * any of its hierarchies, and almost nothing still charged to it.
+     * any of its hierarchies nor counted by its pids controller, and almost
+     * nothing still charged to its memory.
      */
     async emptyForReuse(): Promise<boolean> {
         if (this.#version !== 1 || this.#removed) {
@@ -185,6 +186,11 @@ export class JobCgroup {
             if (!(await killAll(dir, this.#version))) {
                 return false;
             }
+        }
+        // A process that left cgroup.procs counts in pids.current until it is reaped (in fresh mode bwrap's
+        // orphans may wait a second for that): such a group is not reused, so the next job gets every pid.
+        if (readNumber(path.join(this.#dirs[1]!, 'pids.current')) !== 0) {
+            return false;
         }
         const charged = readNumber(path.join(this.#dirs[0]!, 'memory.usage_in_bytes'));
         return charged !== undefined && charged <= REUSABLE_RESIDUE_BYTES && this.pids().length === 0;
