@@ -25,6 +25,7 @@ import { until } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
+after(() => cgroups.close());
 
 /** Both ways a sandbox is made: every test below runs in each (python forks in forkserver mode). */
 const STARTS: SandboxStart[] = ['fresh', 'forkserver'];
@@ -131,15 +132,25 @@ for (const mode of STARTS) {
             assert.ok(forked > 0 && forked <= 62, result.stdout + result.stderr);
         });
 
-        it('leave no group behind, even when the program leaves processes running', async () => {
+        it('leave no process behind, even when the program leaves processes running, and no group once closed', async () => {
+            const host = CgroupHost.open({ identity: sandboxIdentity() });
             const before = groupsOfThisProcess();
-            await Promise.all([
-                run({ language: 'bash', code: 'sleep 30 & sleep 30 & echo started' }),
-                run({ language: 'python', code: 'import os\nif os.fork() == 0:\n    os.setsid()\n    import time; time.sleep(30)' }),
-                run({ language: 'python', code: 'while True: pass', timeoutMs: 300 })
+            const results = await Promise.all([
+                runProgram({ language: 'bash', code: 'sleep 30 & sleep 30 & echo started', timeoutMs: 20_000, memoryMb: 256, mode: 'bwrap', start, cgroups: host }),
+                runProgram({ language: 'python', code: 'import os\nif os.fork() == 0:\n    os.setsid()\n    import time; time.sleep(30)', timeoutMs: 20_000, memoryMb: 256, mode: 'bwrap', start, cgroups: host }),
+                runProgram({ language: 'python', code: 'while True: pass', timeoutMs: 300, memoryMb: 256, mode: 'bwrap', start, cgroups: host })
             ]);
-            assert.deepEqual(groupsOfThisProcess(), before);
-            assert.deepEqual(before, []);
+            assert.deepEqual(results.map((result) => result.outcome), ['exited', 'exited', 'timed_out']);
+            // forked jobs leave their groups for the next (fresh ones are removed: bwrap's last processes are still counted)
+            const kept = groupsOfThisProcess().filter((name) => !before.includes(name));
+            assert.ok(start === 'fresh' ? kept.length === 0 : kept.length > 0 && kept.length <= 3, `groups kept for reuse: ${kept.join(', ')}`);
+            for (const name of kept) {
+                for (const parent of cgroups.parents) {
+                    assert.equal((await readFile(path.join(parent, name, 'cgroup.procs'), 'utf8')).trim(), '', `${parent}/${name} is empty`);
+                }
+            }
+            await host.close();
+            assert.deepEqual(groupsOfThisProcess().filter((name) => kept.includes(name)), []);
         });
 
         it('are joined before the program starts: every process of the job is in the group', async () => {
@@ -153,6 +164,40 @@ for (const mode of STARTS) {
         });
     });
 }
+
+describe('per-job cgroups reused between forked jobs (cgroup v1)', { timeout: 120_000 }, () => {
+    it('start each forked job in a reused group afresh: its own limits, peak and OOM kills, nothing of the job before', async () => {
+        const host = CgroupHost.open({ identity: sandboxIdentity() });
+        const others = groupsOfThisProcess();
+        const hostGroups = () => groupsOfThisProcess().filter((name) => !others.includes(name));
+        try {
+            const spec = { timeoutMs: 20_000, mode: 'bwrap', start: 'forkserver', cgroups: host } as const;
+            const killed = await runProgram({ ...spec, language: 'python', code: `import os\nif os.fork() == 0:\n    os.setsid()\n    import time; time.sleep(30)\n${FORK_8_X_200}`, memoryMb: 256 });
+            assert.equal(killed.exitCode, 137, killed.stderr);
+            const [group, ...more] = hostGroups();
+            assert.deepEqual(more, []);
+            const files = (name: string) => cgroups.parents.map((parent) => path.join(parent, group!, name));
+            for (const procs of files('cgroup.procs')) {
+                assert.equal((await readFile(procs, 'utf8')).trim(), '', 'the process the job left behind was killed');
+            }
+            assert.equal((await readFile(files('pids.current')[1]!, 'utf8')).trim(), '0', 'and reaped: the next job gets every pid');
+
+            const next = await runProgram({ ...spec, language: 'python', code: 'print("next")', memoryMb: 96 });
+            assert.deepEqual(hostGroups(), [group], 'the second job ran in the first one\'s group');
+            assert.deepEqual([next.exitCode, next.stdout, next.stderr], [0, 'next\n', '']);
+            assert.ok(next.peakMemoryBytes! < 32 * MiB, `peak ${next.peakMemoryBytes}`);
+            assert.equal(Number(await readFile(files('memory.limit_in_bytes')[0]!, 'utf8')), 96 * MiB);
+            assert.equal(Number(await readFile(files('memory.memsw.limit_in_bytes')[0]!, 'utf8')), 96 * MiB);
+            const tooBig = await runProgram({ ...spec, language: 'python', code: 'x = bytearray(150 * 1024 * 1024); print("held")', memoryMb: 96 });
+            assert.notEqual(tooBig.exitCode, 0, 'the lowered limit holds in the reused group');
+            assert.doesNotMatch(tooBig.stdout, /held/);
+            assert.deepEqual(hostGroups(), [group]);
+        }
+        finally {
+            await host.close();
+        }
+    });
+});
 
 describe('a worker on a host with per-job cgroups', { timeout: 60_000 }, () => {
     let config: Config;
@@ -174,15 +219,16 @@ describe('a worker on a host with per-job cgroups', { timeout: 60_000 }, () => {
         await database.drop();
     });
 
-    it('runs each job in a group of its own, bounded by the job\'s memory_mb, and removes it after', async () => {
+    it('runs each job in a group of its own, bounded by the job\'s memory_mb, emptied after it and removed when the worker stops', async () => {
         const [{ id: userId }] = await database.db('users').insert({ email: 'cgroups@example.com', password_hash: 'x' }).returning('id');
         const id = newJobId();
-        await database.db('jobs').insert({ id, user_id: userId, language: 'bash', code: 'sleep 3; echo done', timeout_ms: 20_000, memory_mb: 96 });
+        await database.db('jobs').insert({ id, user_id: userId, language: 'python', code: 'import time\ntime.sleep(3)\nprint("done")', timeout_ms: 20_000, memory_mb: 96 });
         await queue.add('run', { job_id: id }, bullJobOptions(id));
 
         // The group exists before its first process joins it: wait for the job's processes in it.
+        const others = groupsOfThisProcess();
         const memory = await until(async () => {
-            const [group] = groupsOfThisProcess();
+            const [group] = groupsOfThisProcess().filter((name) => !others.includes(name));
             const dir = group && path.join(cgroups.parents[0]!, group);
             return dir && (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).trim() !== '' && dir;
         }, 15_000, 'the job\'s processes in a cgroup of its own');
@@ -193,7 +239,9 @@ describe('a worker on a host with per-job cgroups', { timeout: 60_000 }, () => {
             return ['queued', 'running'].includes(job.status) ? undefined : job;
         }, 20_000, 'the job to end');
         assert.deepEqual([row.status, row.stdout], ['succeeded', 'done\n']);
-        assert.deepEqual(groupsOfThisProcess(), []);
+        assert.equal((await readFile(path.join(memory, 'cgroup.procs'), 'utf8')).trim(), '');
+        await worker.close();
+        assert.ok(!groupsOfThisProcess().includes(path.basename(memory)), 'the worker removed its groups when it stopped');
     });
 });
 

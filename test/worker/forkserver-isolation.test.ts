@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 
 import { CgroupHost, runProgram, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
 import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
 
-// As in the worker: every run in its own cgroup (v1 memory+pids on this host).
+// As in the worker: every run in its own cgroup (v1 memory+pids on this host), emptied and reused.
 const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
+after(() => cgroups.close());
 
 function run(spec: Partial<RunSpec> & Pick<RunSpec, 'code'>): Promise<RunResult> {
     return runProgram({ language: 'python', timeoutMs: 10_000, memoryMb: 256, mode: 'bwrap', cgroups, start: 'forkserver', ...spec });

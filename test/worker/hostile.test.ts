@@ -19,8 +19,9 @@ const SECRETS = {
 };
 Object.assign(process.env, SECRETS);
 
-// As in the worker: every run in its own cgroup (v1 memory+pids on this host).
+// As in the worker: every run in its own cgroup (v1 memory+pids on this host), emptied and reused.
 const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
+after(() => cgroups.close());
 
 /** Both ways a sandbox is made: every test below runs in each (python forks in forkserver mode). */
 const STARTS: SandboxStart[] = ['fresh', 'forkserver'];

@@ -64,6 +64,37 @@ describe('job output with NUL characters', () => {
         }
     });
 
+    it('publishes the output still waiting before the final status, and nothing after it', async () => {
+        const redis = new Redis(REDIS_URL);
+        const subscriber = new Redis(REDIS_URL);
+        try {
+            const jobId = 'job_finaloutput1';
+            await subscriber.subscribe(jobKeys(prefix).updates(jobId));
+            const received: string[] = [];
+            subscriber.on('message', (_channel: string, text: string) => received.push(text));
+            const publisher = new JobPublisher({ redis, prefix, logger: createLogger('silent', 'test') });
+            const batch = publisher.output(jobId);
+            batch.push('stdout', 'last ');
+            batch.push('stdout', 'words\n');
+            batch.push('stderr', 'bye\n');
+            await publisher.status({ id: jobId, user_id: userId, user_email: 'store@example.com', workspace_id: null, attempts: 1 }, 'succeeded', 0, null, batch);
+            batch.flush();
+            await redis.publish(jobKeys(prefix).updates(jobId), 'end');
+            while (received.at(-1) !== 'end') {
+                await once(subscriber, 'message');
+            }
+            assert.deepEqual(received.slice(0, -1).map((text) => parseJobUpdate(text)), [
+                { type: 'output', job_id: jobId, stream: 'stdout', data: 'last words\n' },
+                { type: 'output', job_id: jobId, stream: 'stderr', data: 'bye\n' },
+                { type: 'status', job_id: jobId, status: 'succeeded', attempts: 1, exit_code: 0, error: null }
+            ]);
+        }
+        finally {
+            redis.disconnect();
+            subscriber.disconnect();
+        }
+    });
+
     it('ends a job with error holding the sentence it was given', async () => {
         const id = await claimed();
         const owner = await failJob(database.db, id, JOB_ERRORS.systemFailure(3));

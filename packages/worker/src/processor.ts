@@ -3,7 +3,7 @@ import { UnrecoverableError, WaitingError, type Job as BullJob } from 'bullmq';
 import type { Knex } from 'knex';
 
 import { isLanguage } from './languages.js';
-import type { JobPublisher } from './publisher.js';
+import type { JobPublisher, OutputBatcher } from './publisher.js';
 import { runProgram, type CgroupHost, type RunResult, type SandboxMode, type SandboxStart } from './sandbox/index.js';
 import { claimJob, finishJob, JOB_ERRORS, requeueJob, type ClaimedJob, type JobResultRow } from './store.js';
 
@@ -47,11 +47,10 @@ function resultRow(result: RunResult, timeoutMs: number): JobResultRow {
     };
 }
 
-async function run(ctx: ProcessorContext, job: ClaimedJob, signal: AbortSignal): Promise<RunResult> {
+async function run(ctx: ProcessorContext, job: ClaimedJob, signal: AbortSignal, output: OutputBatcher): Promise<RunResult> {
     if (!isLanguage(job.language)) {
         throw new UnrecoverableError(`unknown language "${job.language}"`);
     }
-    const output = ctx.publisher.output(job.id);
     try {
         return await runProgram({
             language: job.language,
@@ -71,9 +70,6 @@ async function run(ctx: ProcessorContext, job: ClaimedJob, signal: AbortSignal):
         // An invalid spec never gets better; SandboxStartError and the rest are retried.
         throw error instanceof RangeError ? new UnrecoverableError(error.message) : error;
     }
-    finally {
-        output.flush();
-    }
 }
 
 /**
@@ -87,6 +83,7 @@ export function createProcessor(ctx: ProcessorContext) {
         const controller = new AbortController();
         // Registered before the claim: a cancel published after the claim must find it.
         ctx.running.set(id, controller);
+        let output: OutputBatcher | undefined;
         try {
             const job = await claimJob(ctx.db, id);
             if (!job) {
@@ -99,24 +96,27 @@ export function createProcessor(ctx: ProcessorContext) {
             // Announced while the program starts: the update is on the wire before any output is, and
             // done before anything announces the end.
             const announced = ctx.publisher.status(job, 'running');
-            const result = await run(ctx, job, controller.signal).finally(() => announced);
+            // The output's last chunks go out with the run's final status, in one write.
+            output = ctx.publisher.output(id);
+            const result = await run(ctx, job, controller.signal, output).finally(() => announced);
             const reason = controller.signal.reason as AbortReason | undefined;
             if (reason === 'shutdown' && result.outcome === 'cancelled') {
                 if (await requeueJob(ctx.db, id, job.attempts)) {
-                    await ctx.publisher.status(job, 'queued');
+                    await ctx.publisher.status(job, 'queued', null, null, output);
                 }
                 await bullJob.moveToWait(token);
                 throw new WaitingError();
             }
             const row = resultRow(result, job.timeout_ms);
             if (await finishJob(ctx.db, id, job.attempts, row)) {
-                await ctx.publisher.status(job, row.status, row.exit_code, row.error);
+                await ctx.publisher.status(job, row.status, row.exit_code, row.error, output);
                 return row.status;
             }
             ctx.logger.info({ job_id: id, attempt: job.attempts }, 'job was ended elsewhere; result discarded');
             return 'superseded';
         }
         finally {
+            output?.flush();
             if (ctx.running.get(id) === controller) {
                 ctx.running.delete(id);
             }

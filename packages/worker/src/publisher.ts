@@ -9,6 +9,11 @@ import { storableOutput, type JobOwner } from './store.js';
 const BATCH_MS = 20;
 const BATCH_CHARS = 16 * 1024;
 
+/** An output update; live output matches what the row will hold. */
+function outputMessage(jobId: string, stream: OutputStream, data: string): string {
+    return JSON.stringify({ type: 'output', job_id: jobId, stream, data: storableOutput(data) } satisfies JobUpdate);
+}
+
 /** Publishes a job's live updates: its update channel, and the workspace bus when it has a workspace. */
 export class JobPublisher {
     readonly #redis: Redis;
@@ -23,10 +28,18 @@ export class JobPublisher {
         this.#logger = options.logger;
     }
 
-    /** Announces a status change. Never throws: live updates are best effort, the row is the truth. */
-    async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null): Promise<void> {
+    /**
+     * Announces a status change, after the output still waiting in `tail` (one Redis write for both).
+     * Never throws: live updates are best effort, the row is the truth.
+     */
+    async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null, tail?: OutputBatcher): Promise<void> {
         const update: JobUpdate = { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error };
-        const sends: Promise<unknown>[] = [this.#redis.publish(this.#keys.updates(job.id), JSON.stringify(update))];
+        const pipeline = this.#redis.pipeline();
+        for (const { stream, data } of tail?.take() ?? []) {
+            pipeline.publish(this.#keys.updates(job.id), outputMessage(job.id, stream, data));
+        }
+        pipeline.publish(this.#keys.updates(job.id), JSON.stringify(update));
+        const sends: Promise<unknown>[] = [pipeline.exec()];
         const event = status === 'running' ? JOB_EVENTS.started : status === 'queued' ? undefined : JOB_EVENTS.finished;
         if (this.#bus && job.workspace_id !== null && event) {
             const payload = event === JOB_EVENTS.finished ? { job_id: job.id, status, exit_code: exitCode } : { job_id: job.id, status };
@@ -44,17 +57,14 @@ export class JobPublisher {
     /** A batcher for one run's output; each flush goes to Redis in one write. */
     output(jobId: string): OutputBatcher {
         const channel = this.#keys.updates(jobId);
-        // Live output matches what the row will hold.
-        const message = (stream: OutputStream, data: string): string =>
-            JSON.stringify({ type: 'output', job_id: jobId, stream, data: storableOutput(data) } satisfies JobUpdate);
         return new OutputBatcher((chunks) => {
             if (chunks.length === 1) {
-                this.#redis.publish(channel, message(chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);
+                this.#redis.publish(channel, outputMessage(jobId, chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);
                 return;
             }
             const pipeline = this.#redis.pipeline();
             for (const { stream, data } of chunks) {
-                pipeline.publish(channel, message(stream, data));
+                pipeline.publish(channel, outputMessage(jobId, stream, data));
             }
             pipeline.exec().catch(() => undefined);
         });
@@ -92,13 +102,19 @@ export class OutputBatcher {
 
     /** Publishes whatever waits. */
     flush(): void {
+        const pending = this.take();
+        if (pending.length > 0) {
+            this.#send(pending);
+        }
+    }
+
+    /** Whatever waits, for the caller to publish. */
+    take(): Array<{ stream: OutputStream; data: string }> {
         clearTimeout(this.#timer);
         this.#timer = undefined;
         const pending = this.#pending;
         this.#pending = [];
         this.#chars = 0;
-        if (pending.length > 0) {
-            this.#send(pending);
-        }
+        return pending;
     }
 }

@@ -94,9 +94,12 @@ export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undef
  * ran the same job, at most one write lands. Returns whether it did.
  */
 export async function finishJob(db: Knex, id: string, attempt: number, result: JobResultRow): Promise<boolean> {
-    const rows = await db('jobs')
-        .where({ id, status: 'running', attempts: attempt })
-        .update({ ...result, stdout: storableOutput(result.stdout), stderr: storableOutput(result.stderr), finished_at: db.fn.now() }, ['id']);
+    const { rows } = await db.raw<{ rows: unknown[] }>(
+        `UPDATE jobs SET status = ?, exit_code = ?, stdout = ?, stderr = ?, truncated = ?, duration_ms = ?, error = ?, finished_at = now()
+         WHERE id = ? AND status = 'running' AND attempts = ?
+         RETURNING id`,
+        [result.status, result.exit_code, storableOutput(result.stdout), storableOutput(result.stderr), result.truncated, result.duration_ms, result.error, id, attempt]
+    );
     return rows.length === 1;
 }
 

@@ -235,6 +235,7 @@ class JobWorker implements WorkerHandle {
             clearTimeout(grace);
         }
         await this.reconciler.close();
+        await this.cgroups?.close();
         await this.stopCancels?.();
         await this.bus.close();
         await this.queue.close();

@@ -17,7 +17,8 @@ export type GetJob = (id: string, options?: RequestOptions) => Promise<Job>;
 
 /**
  * Waits for one job to reach a terminal status: live updates on `/jobs/{id}` (status and output),
- * one read right after subscribing (it may have ended already), then slow polling. {@link wait}
+ * the first of which is its current status, a read once one says it ended, and slow polling; without
+ * a live subscription, a read at once, then polling every second. {@link wait}
  * is called once.
  */
 export class JobWaiter {
@@ -58,12 +59,11 @@ export class JobWaiter {
             }
 
             signal?.addEventListener('abort', this.#onAbort, { once: true });
-            this.#connection.add(this.#watch)
-                .then(() => {
-                    this.#live = true;
-                })
-                .catch(() => undefined)
-                .finally(() => void this.#check());
+            // Live, the subscription's first message is the job's current status (read once it ended); else poll.
+            this.#connection.add(this.#watch).then(() => {
+                this.#live = true;
+                this.#schedule();
+            }, () => void this.#check());
         });
     }
 
@@ -138,10 +138,18 @@ export class JobWaiter {
             this.#checking = false;
         }
 
-        if (!this.#done) {
-            const wait = this.#again ? 0 : this.#hinted ? HINT_POLL_MS : this.#live ? this.#pollMs : Math.min(this.#pollMs, FALLBACK_POLL_MS);
-            this.#again = false;
-            this.#timer = setTimeout(() => void this.#check(), wait);
+        this.#schedule();
+    }
+
+    /** Sets the next read: at once when asked meanwhile, soon after a hint that it ended, else the slow poll. */
+    #schedule(): void {
+        if (this.#done || this.#checking) {
+            return;
         }
+
+        clearTimeout(this.#timer);
+        const wait = this.#again ? 0 : this.#hinted ? HINT_POLL_MS : this.#live ? this.#pollMs : Math.min(this.#pollMs, FALLBACK_POLL_MS);
+        this.#again = false;
+        this.#timer = setTimeout(() => void this.#check(), wait);
     }
 }

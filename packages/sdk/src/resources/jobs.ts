@@ -44,9 +44,9 @@ export class JobsResource {
 
     /**
      * Resolves with the job once it reaches a terminal status (`succeeded`, `failed`, `timed_out`,
-     * `cancelled` or `error`). Follows the job live over the shared WebSocket (status and output
-     * chunks to `onOutput`), reads it once right after subscribing, and polls slowly as a safety
-     * net (and every second when no WebSocket can be opened).
+     * `cancelled` or `error`). Follows the job live over the shared WebSocket (its current status
+     * first, then status changes and output chunks to `onOutput`), reads it once it ended, and polls
+     * slowly as a safety net (and every second when no WebSocket can be opened).
      *
      * ```ts
      * const { job_id } = await client.jobs.submit({ code: 'print(42)', language: 'python' });

@@ -106,7 +106,7 @@ export class JobRelay {
 }
 
 /** A job's current status as an update message: the first message a new subscriber gets. */
-export function statusOf(job: Job): JobUpdate {
+export function statusOf(job: Pick<Job, 'id' | 'status' | 'attempts' | 'exit_code' | 'error'>): JobUpdate {
     return { type: 'status', job_id: job.id, status: job.status, attempts: job.attempts, exit_code: job.exit_code, error: job.error };
 }
 
@@ -147,14 +147,8 @@ async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socke
 
     let stop: (() => void) | undefined;
     try {
-        const found = await visibleJob(server.app.db, jobId, connection.user.id);
-        if (!found) {
+        if (!JOB_ID_PATTERN.test(jobId)) {
             throw Boom.notFound('Job not found');
-        }
-
-        const gone = () => connection.open ? Boom.conflict('Replaced by a later subscription to this job') : Boom.notFound('Socket closed');
-        if (!connection.holds(claim)) {
-            throw gone();
         }
 
         const prefix = pubPrefix(path);
@@ -162,27 +156,29 @@ async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socke
         stop = await relay.subscribe(jobId, (_update, json) => {
             if (queue) {
                 queue.push(json);
+                return;
             }
-            else {
-                connection.write(Buffer.from(`${prefix}${json}}`));
+            // Held to the end of the tick: updates that arrive together (a run's last output and its end) leave in one write.
+            if (connection.hold()) {
+                setImmediate(() => connection.release());
             }
+            connection.write(Buffer.from(`${prefix}${json}}`));
         });
-        if (!connection.holds(claim)) {
-            throw gone();
+        // Read after subscribing: whatever happened before is in the row, whatever after is queued.
+        // Nothing reaches the socket before the job is known to be visible to the user.
+        const job = await visibleJob(server.app.db, jobId, connection.user.id);
+        if (!job) {
+            throw Boom.notFound('Job not found');
         }
 
-        // Read after subscribing: whatever happened before is in the row, whatever after is queued.
-        const job = await Job.query(server.app.db).findById(jobId);
         if (!connection.holds(claim)) {
-            throw gone();
+            throw connection.open ? Boom.conflict('Replaced by a later subscription to this job') : Boom.notFound('Socket closed');
         }
 
         connection.jobs.get(path)?.end();
-        connection.jobs.set(path, jobSubscription(connection, socket, path, jobId, found.project_id, stop));
+        connection.jobs.set(path, jobSubscription(connection, socket, path, jobId, job.project_id, stop));
         stop = undefined;
-        if (job) {
-            connection.write(Buffer.from(`${prefix}${JSON.stringify(statusOf(job))}}`));
-        }
+        connection.write(Buffer.from(`${prefix}${JSON.stringify(statusOf(job))}}`));
 
         const queued = queue;
         queue = null;
@@ -196,19 +192,17 @@ async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socke
     }
 }
 
-/** The job if the user may see it (submitter, or member of its workspace), with its workspace's project. */
-async function visibleJob(db: Knex, jobId: string, userId: number): Promise<{ project_id: number | null } | undefined> {
-    if (!JOB_ID_PATTERN.test(jobId)) {
-        return undefined;
-    }
+/** A job's current status (its update fields) and its workspace's project, if the user may see it (submitter, or member of its workspace). */
+type VisibleJob = Pick<Job, 'id' | 'status' | 'attempts' | 'exit_code' | 'error'> & { project_id: number | null };
 
+async function visibleJob(db: Knex, jobId: string, userId: number): Promise<VisibleJob | undefined> {
     const row = await Job.query(db)
         .modify('visibleTo', userId)
         .leftJoin('workspaces', 'workspaces.id', 'jobs.workspace_id')
         .where('jobs.id', jobId)
         .first()
-        .select('jobs.id', 'workspaces.project_id as project_id') as unknown as { project_id: number | null } | undefined;
-    return row && { project_id: row.project_id ?? null };
+        .select('jobs.id', 'jobs.status', 'jobs.attempts', 'jobs.exit_code', 'jobs.error', 'workspaces.project_id as project_id') as unknown as VisibleJob | undefined;
+    return row && { ...row, project_id: row.project_id ?? null };
 }
 
 function jobSubscription(connection: Connection, socket: Nes.Socket, path: string, jobId: string, projectId: number | null, stop: () => void): JobSubscription {

@@ -1,9 +1,11 @@
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { SandboxStartError } from './errors.js';
 import { jobDirCreator } from './job-dir.js';
+import { JobCgroup, pidsIn, type JobCgroupLimits } from './job-cgroup.js';
+
+export { JobCgroup, type JobCgroupLimits } from './job-cgroup.js';
 
 /** Where cgroup hierarchies are mounted on a usual host. */
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
@@ -18,128 +20,16 @@ export const JOB_CGROUP_PREFIX = 'job-';
 export const CGROUPS_HINT =
     'mount cgroup v1 memory+pids writable by this user, or run under systemd with Delegate=yes (cgroup v2)';
 
-/** What bounds one job, as a whole. */
-export interface JobCgroupLimits {
-    memoryBytes: number;
-    pids: number;
-}
-
 /** The host cannot give per-job cgroups; `message` says why. */
 export class CgroupsUnavailableError extends Error {
     override readonly name = 'CgroupsUnavailableError';
 }
 
-const KILL_DEADLINE_MS = 2000;
+/** Groups made by this process: every host of the process names its groups from one count. */
+let groupsMade = 0;
 
 function write(file: string, value: string): void {
     writeFileSync(file, value);
-}
-
-function readNumber(file: string, key?: string): number | undefined {
-    try {
-        const text = readFileSync(file, 'utf8');
-        if (key === undefined) {
-            return Number(text.trim());
-        }
-        const match = new RegExp(`^${key} (\\d+)$`, 'm').exec(text);
-        return match ? Number(match[1]) : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-function pidsIn(dir: string): number[] {
-    try {
-        return readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-    }
-    catch {
-        return [];
-    }
-}
-
-/** One job's group (one directory per hierarchy: v1 memory and pids, or one v2 group). */
-export class JobCgroup {
-    readonly #version: 1 | 2;
-    readonly #dirs: readonly string[];
-    #removed = false;
-
-    constructor(version: 1 | 2, dirs: readonly string[]) {
-        this.#version = version;
-        this.#dirs = dirs;
-    }
-
-    /** The `cgroup.procs` files a process writes `0` to, to join the group before it execs. */
-    get procsFiles(): string[] {
-        return this.#dirs.map((dir) => path.join(dir, 'cgroup.procs'));
-    }
-
-    /** Processes the kernel's OOM killer ended in the group. */
-    oomKills(): number {
-        const [memory] = this.#dirs;
-        return this.#version === 1
-            ? (readNumber(path.join(memory!, 'memory.oom_control'), 'oom_kill') ?? 0)
-            : (readNumber(path.join(memory!, 'memory.events'), 'oom_kill') ?? 0);
-    }
-
-    /** The most memory the group used at once, where the kernel reports it. */
-    peakMemoryBytes(): number | undefined {
-        const [memory] = this.#dirs;
-        return readNumber(path.join(memory!, this.#version === 1 ? 'memory.max_usage_in_bytes' : 'memory.peak'));
-    }
-
-    /** Kills what is left in the group, then removes it. Never throws; a group that stays is reported. */
-    async remove(): Promise<void> {
-        if (this.#removed) {
-            return;
-        }
-        this.#removed = true;
-        for (const dir of this.#dirs) {
-            try {
-                await killAndRemove(dir, this.#version);
-            }
-            catch (error) {
-                process.emitWarning(`cannot remove cgroup ${dir}: ${(error as Error).message}`);
-            }
-        }
-    }
-}
-
-async function killAndRemove(dir: string, version: 1 | 2): Promise<void> {
-    if (!existsSync(dir)) {
-        return;
-    }
-    const deadline = Date.now() + KILL_DEADLINE_MS;
-    for (let round = 0; ; round += 1) {
-        const pids = pidsIn(dir);
-        if (pids.length === 0) {
-            try {
-                rmdirSync(dir);
-                return;
-            }
-            catch (error) {
-                // EBUSY: a process still exiting
-                if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > deadline) throw error;
-            }
-        }
-        else if (version === 2 && round === 0 && existsSync(path.join(dir, 'cgroup.kill'))) {
-            write(path.join(dir, 'cgroup.kill'), '1');
-        }
-        else {
-            for (const pid of pids) {
-                try {
-                    process.kill(pid, 'SIGKILL');
-                }
-                catch {
-                    // gone already
-                }
-            }
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`processes ${pidsIn(dir).join(', ')} do not die`);
-        }
-        await sleep(round < 10 ? 2 : 20);
-    }
 }
 
 /** Options of {@link CgroupHost.open}. */
@@ -154,14 +44,19 @@ export interface CgroupHostOptions {
  * The per-job cgroups of this host, found once at start-up: cgroup v2 with
  * memory and pids controllers in a subtree this process may write (systemd's
  * `Delegate=yes`), else cgroup v1 `memory` and `pids` hierarchies it may write.
- * Job groups live under a `collab` group, one per job, and are removed after it.
+ * Job groups live under a `collab` group. Each run takes a group with
+ * {@link acquire} and gives it back with {@link release}: on cgroup v1 an
+ * emptied group waits for the next job (one per job running at once), as
+ * making and removing a memory cgroup per job costs the kernel more than the
+ * job; elsewhere, and whenever a group cannot be shown empty, it is removed.
  */
 export class CgroupHost {
     readonly version: 1 | 2;
     /** The groups job groups are made in: v1 memory and pids, or one v2 group. */
     readonly parents: readonly string[];
     readonly #identity: { uid: number; gid: number } | undefined;
-    #next = 0;
+    readonly #idle: JobCgroup[] = [];
+    #closed = false;
 
     private constructor(version: 1 | 2, parents: string[], identity: CgroupHostOptions['identity']) {
         this.version = version;
@@ -190,9 +85,38 @@ export class CgroupHost {
         throw new CgroupsUnavailableError(`per-job cgroups unavailable at ${root}${why}`);
     }
 
-    /** Makes a job's group with its limits; throws SandboxStartError when the kernel refuses. */
+    /** A group for one job, with the job's limits: an emptied one waiting for reuse, or a new one. Throws SandboxStartError when the kernel refuses. */
+    acquire(limits: JobCgroupLimits): JobCgroup {
+        const group = this.#idle.pop() ?? this.create(limits);
+        try {
+            group.limit(limits);
+            group.begin();
+        }
+        catch (cause) {
+            group.remove().catch(() => undefined);
+            throw new SandboxStartError(`cannot set the job's cgroup limits: ${(cause as Error).message}`, { cause });
+        }
+        return group;
+    }
+
+    /** Takes a group back after its job: emptied and kept for the next job, or removed. Never throws. */
+    async release(group: JobCgroup): Promise<void> {
+        if (!this.#closed && await group.emptyForReuse().catch(() => false)) {
+            this.#idle.push(group);
+            return;
+        }
+        await group.remove();
+    }
+
+    /** Removes the groups waiting for reuse; later releases remove theirs. */
+    async close(): Promise<void> {
+        this.#closed = true;
+        await Promise.all(this.#idle.splice(0).map((group) => group.remove()));
+    }
+
+    /** Makes a new group with its limits; throws SandboxStartError when the kernel refuses. */
     create(limits: JobCgroupLimits): JobCgroup {
-        const name = `${JOB_CGROUP_PREFIX}${jobDirCreator()}-${(this.#next += 1)}`;
+        const name = `${JOB_CGROUP_PREFIX}${jobDirCreator()}-${(groupsMade += 1)}`;
         const dirs = this.parents.map((parent) => path.join(parent, name));
         const group = new JobCgroup(this.version, dirs);
         const made: string[] = [];
@@ -201,24 +125,7 @@ export class CgroupHost {
                 mkdirSync(dir);
                 made.push(dir);
             }
-            const memoryBytes = String(limits.memoryBytes);
-            if (this.version === 1) {
-                const [memory, pids] = dirs as [string, string];
-                write(path.join(memory, 'memory.limit_in_bytes'), memoryBytes);
-                // memory+swap at the same bound: nothing of the job goes to swap
-                if (existsSync(path.join(memory, 'memory.memsw.limit_in_bytes'))) {
-                    write(path.join(memory, 'memory.memsw.limit_in_bytes'), memoryBytes);
-                }
-                write(path.join(pids, 'pids.max'), String(limits.pids));
-            }
-            else {
-                const [dir] = dirs as [string];
-                write(path.join(dir, 'memory.max'), memoryBytes);
-                if (existsSync(path.join(dir, 'memory.swap.max'))) {
-                    write(path.join(dir, 'memory.swap.max'), '0');
-                }
-                write(path.join(dir, 'pids.max'), String(limits.pids));
-            }
+            group.limit(limits);
             if (this.#identity) {
                 for (const file of group.procsFiles) {
                     chownSync(file, this.#identity.uid, this.#identity.gid);

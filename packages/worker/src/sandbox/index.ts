@@ -23,8 +23,8 @@
  * {@link CgroupHost}): the job's own group bounds the memory of all its
  * processes together (no swap; the tmpfs counts too) and their number. The
  * process that starts bwrap joins the group before it execs, so every
- * process of the job is born in it; the group is emptied and removed after
- * the run. An OOM kill makes the run a failure (137) with a note on stderr.
+ * process of the job is born in it; after the run the group is emptied and
+ * checked empty, then kept for the next job (cgroup v1) or removed. An OOM kill makes the run a failure (137) with a note on stderr.
  *
  * RLIMIT_NPROC counts per user namespace (Linux ≥ 5.14), so each sandbox has
  * its own and a fork bomb does not starve the jobs beside it; older kernels

@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
 
 import { getLanguage } from '../languages.js';
 import type { JobCgroup } from './cgroups.js';
@@ -53,9 +52,10 @@ function withCgroupReport(result: RunResult, group: JobCgroup, memoryMb: number)
     };
 }
 
-async function requireExecutable(file: string, what: string): Promise<void> {
+// A check of one local file: done in place, cheaper than a trip through libuv's thread pool.
+function requireExecutable(file: string, what: string): void {
     try {
-        await access(file, constants.X_OK);
+        accessSync(file, constants.X_OK);
     }
     catch (cause) {
         throw new SandboxStartError(`${what} is not available at ${file}`, { cause });
@@ -74,7 +74,7 @@ async function runForked(spec: RunSpec, language: LanguageSpec, limits: Rlimits,
     }
     let group: JobCgroup | undefined;
     try {
-        group = spec.cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
+        group = spec.cgroups?.acquire({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
         const request = (capBytes: number) => forkRequest(language, bwrap, {
             code: spec.code,
             stdin: spec.stdin ?? '',
@@ -92,7 +92,9 @@ async function runForked(spec: RunSpec, language: LanguageSpec, limits: Rlimits,
         return group ? withCgroupReport(result, group, spec.memoryMb) : result;
     }
     finally {
-        await group?.remove();
+        if (group) {
+            await spec.cgroups!.release(group);
+        }
     }
 }
 
@@ -120,7 +122,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
             throw new SandboxStartError('bwrap (bubblewrap) is not installed or not on PATH');
         }
     }
-    await requireExecutable(language.interpreter, `the ${language.language} interpreter`);
+    requireExecutable(language.interpreter, `the ${language.language} interpreter`);
 
     const limits = language.limits(spec.timeoutMs, spec.memoryMb);
     if (spec.mode === 'bwrap' && spec.start === 'forkserver' && language.forkServer && !spec.launcher) {
@@ -132,7 +134,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     const jobDir = await createJobDir(language.fileName, spec.code);
     let group: JobCgroup | undefined;
     try {
-        group = spec.cgroups?.create({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
+        group = spec.cgroups?.acquire({ memoryBytes: spec.memoryMb * MiB, pids: limits.nproc });
         const invocation = buildInvocation(spec.mode, bwrap, jobDir, language, limits, spec.memoryMb, {
             diskBytes: spec.diskMb === undefined ? undefined : spec.diskMb * MiB,
             cgroupProcs: group?.procsFiles
@@ -149,7 +151,9 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
         return group ? withCgroupReport(result, group, spec.memoryMb) : result;
     }
     finally {
-        await group?.remove();
+        if (group) {
+            await spec.cgroups!.release(group);
+        }
         await removeJobDir(jobDir).catch((error: unknown) => {
             process.emitWarning(`cannot remove job directory ${jobDir}: ${String(error)}`);
         });

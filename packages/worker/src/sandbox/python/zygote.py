@@ -19,6 +19,7 @@ import _socket
 import base64
 import ctypes
 import fcntl
+import gc
 import json
 import os
 import resource
@@ -233,6 +234,8 @@ class Server:
             self.send({'id': request.get('id'), 'error': 'malformed fork request'})
             return None
         status_read, status_write = os.pipe2(os.O_CLOEXEC)
+        # the server's objects out of the collector's reach: a child's collections never write to their pages
+        gc.freeze()
         ctypes.pythonapi.PyOS_BeforeFork()
         pid = held.syscall(SYS_CLONE, CLONE_FLAGS | signal.SIGCHLD, None, None, None, None)
         if pid == 0:
