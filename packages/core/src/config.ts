@@ -15,6 +15,8 @@ export interface Config {
     /** `postgres://…`, or undefined for the embedded database under `dataDir`. */
     databaseUrl?: string;
     redisUrl: string;
+    /** Nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); when set, they replace `redisUrl` (DESIGN §9). */
+    redisClusterNodes?: RedisNode[];
     redisPrefix: string;
     jwtSecret: string;
     /** Seconds. */
@@ -36,6 +38,12 @@ export interface Config {
     realtime: RealtimeSettings;
     /** Settings of `collab-worker` and of the worker `npm start` embeds. */
     worker: WorkerSettings;
+}
+
+/** One `host:port` of `REDIS_CLUSTER_NODES`. */
+export interface RedisNode {
+    host: string;
+    port: number;
 }
 
 /** Limits and switches of the real-time transports (both nes and plain WebSocket). */
@@ -92,6 +100,7 @@ interface Env {
     PORT: number;
     DATABASE_URL?: string;
     REDIS_URL: string;
+    REDIS_CLUSTER_NODES?: string;
     REDIS_PREFIX: string;
     JWT_SECRET?: string;
     ACCESS_TOKEN_TTL: string;
@@ -128,6 +137,8 @@ const schema = Joi.object<Env>({
     PORT: Joi.number().integer().min(0).max(65535).default(8000),
     DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
     REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
+    REDIS_CLUSTER_NODES: Joi.string().custom((value: string, helpers) => (parseNodes(value) ? value : helpers.error('any.invalid')))
+        .messages({ 'any.invalid': 'must be host:port,host:port… (ports 1-65535)' }),
     REDIS_PREFIX: Joi.string().pattern(/^[\w:.-]+$/).default('collab:'),
     JWT_SECRET: Joi.string().min(32).when('NODE_ENV', { is: 'production', then: Joi.required() }),
     ACCESS_TOKEN_TTL: durationSetting.default('15m'),
@@ -181,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         port: value.PORT,
         databaseUrl: value.DATABASE_URL,
         redisUrl: value.REDIS_URL,
+        redisClusterNodes: value.REDIS_CLUSTER_NODES ? parseNodes(value.REDIS_CLUSTER_NODES) : undefined,
         redisPrefix: value.REDIS_PREFIX,
         jwtSecret: value.JWT_SECRET ?? devSecret(dataDir),
         accessTokenTtl: parseDuration(value.ACCESS_TOKEN_TTL)!,
@@ -212,6 +224,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             reconcileIntervalMs: value.WORKER_RECONCILE_INTERVAL_MS
         }
     };
+}
+
+/** `host:port,host:port…` as nodes; undefined when any entry is malformed. */
+function parseNodes(list: string): RedisNode[] | undefined {
+    const nodes = list.split(',').map((entry) => /^\s*([\w.-]+):(\d{1,5})\s*$/.exec(entry))
+        .map((match) => match && { host: match[1]!, port: Number(match[2]) });
+    return nodes.every((node) => node && node.port >= 1 && node.port <= 65535) ? nodes as RedisNode[] : undefined;
 }
 
 function devSecret(dataDir: string): string {

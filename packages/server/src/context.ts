@@ -1,6 +1,5 @@
-import type { Config, EventBus, Logger, Presence } from '@collab/core';
+import type { Config, EventBus, Logger, Presence, RedisClient } from '@collab/core';
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 
 /** The authenticated caller, as every route sees it in `request.auth.credentials.user`. */
@@ -14,7 +13,7 @@ declare module '@hapi/hapi' {
         config: Config;
         db: Knex;
         /** Commands (counters, sequences, presence, rate limits). */
-        redis: Redis;
+        redis: RedisClient;
         logger: Logger;
         /** Unique per server process. */
         instanceId: string;

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { JOB_EVENTS, type JobStatus, type JobUpdate } from '@collab/protocol';
-import { jobKeys, type EventBus, type Logger } from '@collab/core';
+import { jobKeys, type EventBus, type Logger, type PubSub } from '@collab/core';
 
 import type { OutputStream } from './sandbox/index.js';
 import { storableOutput, type JobOwner } from './store.js';
@@ -11,13 +10,14 @@ const BATCH_CHARS = 16 * 1024;
 
 /** Publishes a job's live updates: its update channel, and the workspace bus when it has a workspace. */
 export class JobPublisher {
-    readonly #redis: Redis;
+    readonly #updates: PubSub;
     readonly #bus: EventBus | undefined;
     readonly #keys: ReturnType<typeof jobKeys>;
     readonly #logger: Logger;
 
-    constructor(options: { redis: Redis; bus?: EventBus; prefix: string; logger: Logger }) {
-        this.#redis = options.redis;
+    /** `updates` publishes job update channels (shard scope). */
+    constructor(options: { updates: PubSub; bus?: EventBus; prefix: string; logger: Logger }) {
+        this.#updates = options.updates;
         this.#bus = options.bus;
         this.#keys = jobKeys(options.prefix);
         this.#logger = options.logger;
@@ -26,7 +26,7 @@ export class JobPublisher {
     /** Announces a status change. Never throws: live updates are best effort, the row is the truth. */
     async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null): Promise<void> {
         const update: JobUpdate = { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error };
-        const sends: Promise<unknown>[] = [this.#redis.publish(this.#keys.updates(job.id), JSON.stringify(update))];
+        const sends: Promise<unknown>[] = [this.#updates.publish(this.#keys.updates(job.id), JSON.stringify(update))];
         const event = status === 'running' ? JOB_EVENTS.started : status === 'queued' ? undefined : JOB_EVENTS.finished;
         if (this.#bus && job.workspace_id !== null && event) {
             const payload = event === JOB_EVENTS.finished ? { job_id: job.id, status, exit_code: exitCode } : { job_id: job.id, status };
@@ -48,15 +48,9 @@ export class JobPublisher {
         const message = (stream: OutputStream, data: string): string =>
             JSON.stringify({ type: 'output', job_id: jobId, stream, data: storableOutput(data) } satisfies JobUpdate);
         return new OutputBatcher((chunks) => {
-            if (chunks.length === 1) {
-                this.#redis.publish(channel, message(chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);
-                return;
-            }
-            const pipeline = this.#redis.pipeline();
-            for (const { stream, data } of chunks) {
-                pipeline.publish(channel, message(stream, data));
-            }
-            pipeline.exec().catch(() => undefined);
+            const messages = chunks.map(({ stream, data }) => message(stream, data));
+            const sent = messages.length === 1 ? this.#updates.publish(channel, messages[0]!) : this.#updates.publishAll(channel, messages);
+            sent.catch(() => undefined);
         });
     }
 }

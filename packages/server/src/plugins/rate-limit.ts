@@ -1,5 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject } from '@hapi/hapi';
+import { createRedis } from '@collab/core';
 
 import { FixedWindowCounter } from './rate-limit-window.js';
 
@@ -66,7 +67,7 @@ export const rateLimitPlugin: Plugin<void> = {
     register: (server) => {
         const { config, logger } = server.app;
         // Auto-pipelining sends the counts of concurrent requests in one write: one round trip for many requests.
-        const client = server.app.redis.duplicate({
+        const client = createRedis(config, {
             keyPrefix: `${config.redisPrefix}rate:`,
             lazyConnect: true,
             enableOfflineQueue: false,
