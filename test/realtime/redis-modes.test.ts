@@ -74,6 +74,8 @@ for (const mode of modes) {
             [a, b] = await Promise.all([startServer({ config, database }), startServer({ config, database })]);
             worker = await startWorker({ config, db: database.db, concurrency: 2 });
             team = await makeTeam(a);
+            // The worker's first advert can race the cluster's first connection; it advertises again within a heartbeat.
+            await until(async () => JSON.stringify((await a.http('GET', '/api/jobs/languages/', team.owner.access)).result).includes('python'), 15_000, 'the worker to advertise');
         });
 
         after(async () => {
