@@ -82,6 +82,11 @@ describe('loadConfig()', () => {
         ]);
     });
 
+    it('reads TRUSTED_PROXIES as addresses and CIDR ranges', () => {
+        assert.deepEqual(loadConfig({ JWT_SECRET: secret }).trustedProxies, []);
+        assert.deepEqual(loadConfig({ JWT_SECRET: secret, TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8' }).trustedProxies, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+    });
+
     it('parses durations', () => {
         const config = loadConfig({ JWT_SECRET: secret, ACCESS_TOKEN_TTL: '30s', REFRESH_TOKEN_TTL: '2d' });
         assert.equal(config.accessTokenTtl, 30);
@@ -97,6 +102,9 @@ describe('loadConfig()', () => {
         [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
         [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL'],
         [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+        [{ TRUSTED_PROXIES: 'nginx' }, 'TRUSTED_PROXIES'],
+        [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES'],
+        [{ TRUSTED_PROXIES: '10.0.0.1/8/1' }, 'TRUSTED_PROXIES'],
         [{ REDIS_CLUSTER_NODES: '' }, 'REDIS_CLUSTER_NODES'],
         [{ REDIS_CLUSTER_NODES: '127.0.0.1' }, 'REDIS_CLUSTER_NODES'],
         [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,' }, 'REDIS_CLUSTER_NODES'],

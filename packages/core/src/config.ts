@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -24,6 +25,8 @@ export interface Config {
     /** Seconds. */
     refreshTokenTtl: number;
     rateLimit: { user: number; ip: number; auth: number };
+    /** Addresses and CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, default none). */
+    trustedProxies: string[];
     sandbox: 'bwrap' | 'none';
     /** How each bwrap sandbox is made (`COLLAB_SANDBOX_MODE`, default `forkserver`): forked from a fork server per language (python), or started afresh. */
     sandboxMode: 'forkserver' | 'fresh';
@@ -108,6 +111,7 @@ interface Env {
     RATE_LIMIT_USER: number;
     RATE_LIMIT_IP: number;
     RATE_LIMIT_AUTH: number;
+    TRUSTED_PROXIES: string;
     COLLAB_SANDBOX: Config['sandbox'];
     COLLAB_SANDBOX_MODE: Config['sandboxMode'];
     JOBS_MAX_ACTIVE_PER_USER: number;
@@ -146,6 +150,9 @@ const schema = Joi.object<Env>({
     RATE_LIMIT_USER: Joi.number().integer().min(1).default(600),
     RATE_LIMIT_IP: Joi.number().integer().min(1).default(300),
     RATE_LIMIT_AUTH: Joi.number().integer().min(1).default(10),
+    TRUSTED_PROXIES: Joi.string().allow('').default('')
+        .custom((value: string, helpers) => (splitList(value).every(isAddressOrRange) ? value : helpers.error('any.invalid')))
+        .messages({ 'any.invalid': 'must be IP addresses or CIDR ranges, comma separated' }),
     COLLAB_SANDBOX: Joi.string().default('bwrap')
         .when('NODE_ENV', { is: 'production', then: Joi.valid('bwrap'), otherwise: Joi.valid('bwrap', 'none') }),
     COLLAB_SANDBOX_MODE: Joi.string().valid('forkserver', 'fresh').default('forkserver'),
@@ -198,6 +205,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         accessTokenTtl: parseDuration(value.ACCESS_TOKEN_TTL)!,
         refreshTokenTtl: parseDuration(value.REFRESH_TOKEN_TTL)!,
         rateLimit: { user: value.RATE_LIMIT_USER, ip: value.RATE_LIMIT_IP, auth: value.RATE_LIMIT_AUTH },
+        trustedProxies: splitList(value.TRUSTED_PROXIES),
         sandbox: value.COLLAB_SANDBOX,
         sandboxMode: value.COLLAB_SANDBOX_MODE,
         jobsMaxActivePerUser: value.JOBS_MAX_ACTIVE_PER_USER,
@@ -207,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         realtime: {
             maxConnections: value.WS_MAX_CONNECTIONS,
             maxPerUser: value.WS_MAX_PER_USER,
-            allowedOrigins: value.WS_ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+            allowedOrigins: splitList(value.WS_ALLOWED_ORIGINS),
             messageRate: value.WS_MESSAGE_RATE,
             messageBurst: value.WS_MESSAGE_BURST,
             maxBufferedBytes: value.WS_MAX_BUFFERED_BYTES,
@@ -224,6 +232,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             reconcileIntervalMs: value.WORKER_RECONCILE_INTERVAL_MS
         }
     };
+}
+
+function splitList(list: string): string[] {
+    return list.split(',').map((entry) => entry.trim()).filter(Boolean);
+}
+
+/** `10.0.0.7`, `::1`, `10.0.0.0/8`, `fd00::/8`. */
+function isAddressOrRange(entry: string): boolean {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address!);
+    if (family === 0 || rest.length > 0) {
+        return false;
+    }
+
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
 /** `host:port,host:port…` as nodes; undefined when any entry is malformed. */

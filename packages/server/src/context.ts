@@ -2,6 +2,8 @@ import type { Config, EventBus, Logger, Presence, RedisClient } from '@collab/co
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 
+import type { ClientAddresses } from './client-address.js';
+
 /** The authenticated caller, as every route sees it in `request.auth.credentials.user`. */
 export interface AuthUser {
     id: number;
@@ -17,6 +19,8 @@ declare module '@hapi/hapi' {
         logger: Logger;
         /** Unique per server process. */
         instanceId: string;
+        /** Who is behind a request or upgrade (the peer, or `X-Forwarded-For` from a trusted proxy), for per-IP limits. */
+        clientAddresses: ClientAddresses;
         /** This server's Prometheus registry (set by the metrics plugin); other plugins add their gauges to it. */
         metrics: Registry;
         /** The workspace event bus (set by the bus plugin): sequence, history and fan-out across instances. */

@@ -7,6 +7,7 @@ import Joi from 'joi';
 import type { Knex } from 'knex';
 
 import './context.js';
+import { ClientAddresses } from './client-address.js';
 import { authPlugin } from './plugins/auth.js';
 import { busPlugin } from './plugins/bus.js';
 import { errorsPlugin } from './plugins/errors.js';
@@ -51,6 +52,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     server.app.db = options.db ?? connect(config);
     server.app.logger = options.logger ?? createLogger(config.logLevel, 'collab-server');
     server.app.instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    server.app.clientAddresses = new ClientAddresses(config.trustedProxies);
     server.app.redis = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
     server.app.redis.on('error', (err: Error) => server.app.logger.warn({ err: err.message }, 'redis connection error'));
 
