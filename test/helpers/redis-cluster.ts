@@ -109,6 +109,11 @@ export class RedisCluster {
         return { masters: masters.sort((a, b) => a - b), replicas };
     }
 
+    /** The PID of the node on `port`. */
+    pidOf(port: number): number {
+        return this.#nodes.find((node) => node.port === port)!.child.process.pid!;
+    }
+
     /** The master that owns a key's (or channel's) slot. */
     async masterOf(key: string): Promise<number> {
         const live = this.#live()[0]!;
