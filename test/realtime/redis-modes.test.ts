@@ -181,6 +181,20 @@ for (const mode of modes) {
             assert.ok(!(after.result as Array<{ user_id: number }>).some((entry) => entry.user_id === team.viewer.id));
         });
 
+        it('lists both instances\' sockets and the live worker in the admin stats (single-slot registries)', async () => {
+            const admin = await a.user('admin');
+            await database.db('users').where({ id: admin.id }).update({ is_admin: true });
+            const onA = plain(a, team.owner.access);
+            const onB = plain(b, team.collaborator.access);
+            await Promise.all([onA.opened, onB.opened]);
+            const stats = await until(async () => {
+                const res = await b.http('GET', '/api/admin/stats/', admin.access);
+                const body = res.result as { sockets: Record<string, number>; workers: Array<{ id: string }> };
+                return res.statusCode === 200 && (body.sockets[a.server.app.instanceId] ?? 0) > 0 && (body.sockets[b.server.app.instanceId] ?? 0) > 0 && body;
+            }, 15_000, 'both instances in the socket census');
+            assert.deepEqual(stats.workers.map((entry) => entry.id), [worker.id]);
+        });
+
         it('counts the login rate limit across instances', async () => {
             const limited = testConfig({ ...env, RATE_LIMIT_AUTH: '3' });
             const [c, d] = await Promise.all([startServer({ config: limited, database }), startServer({ config: limited, database })]);
