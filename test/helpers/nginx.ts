@@ -35,7 +35,7 @@ export class Nginx {
             `pid ${dir}/nginx.pid;`,
             `error_log ${dir}/error.log warn;`,
             ...process.getuid?.() === 0 ? ['user root;'] : [],
-            'events { worker_connections 8192; }',
+            'events { worker_connections 16384; }',
             'http {',
             '    access_log off;',
             ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `    ${name}_temp_path ${dir}/${name};`),
