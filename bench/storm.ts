@@ -96,14 +96,17 @@ async function clients(job: ClientsJob): Promise<void> {
 }
 
 function next(child: ChildProcess, type: string): Promise<Record<string, unknown>> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`clients exited with ${code}`));
         const onMessage = (message: { type: string }) => {
             if (message.type === type) {
                 child.off('message', onMessage);
+                child.off('exit', onExit);
                 resolve(message as Record<string, unknown>);
             }
         };
         child.on('message', onMessage);
+        child.once('exit', onExit);
     });
 }
 
@@ -192,6 +195,10 @@ async function main(): Promise<void> {
     }
     finally {
         await Promise.all(children.map(async (child) => {
+            if (child.exitCode !== null || child.signalCode !== null) {
+                return;
+            }
+
             const exited = new Promise((resolve) => child.once('exit', resolve));
             child.send({ type: 'close' });
             await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
