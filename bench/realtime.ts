@@ -11,7 +11,9 @@
  * - `memory`: RSS per idle authenticated socket (2,000 plain, then 2,000
  *   nes) on a third process, after GC.
  *
- * Run: npm run bench:realtime (BENCH_SECONDS sets each fan-out phase, default 10).
+ * Run: npm run bench:realtime (BENCH_SECONDS sets each fan-out phase, default 10;
+ * BENCH_REDIS=cluster runs everything on a private Redis Cluster of 3 masters
+ * with a replica each instead of the shared Redis).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 import { createTestDatabase } from '../test/helpers/database.js';
+import { RedisCluster } from '../test/helpers/redis-cluster.js';
 import { cleanRedis } from '../test/helpers/server.js';
 import { makeTeam } from '../test/realtime/helpers.js';
 import { clusterEnv, startInstance, type Instance } from '../test/realtime/processes.js';
@@ -317,18 +320,25 @@ async function main(): Promise<void> {
     const seconds = Number(process.env.BENCH_SECONDS ?? 10);
     const sections = (process.env.BENCH_SECTIONS ?? 'fanout,others,memory').split(',');
     const database = await createTestDatabase();
+    const cluster = process.env.BENCH_REDIS === 'cluster' ? await RedisCluster.start() : undefined;
     const env = clusterEnv(database.url!, {
+        ...cluster ? { REDIS_CLUSTER_NODES: cluster.nodes } : {},
         NODE_ENV: 'production',
         COLLAB_SANDBOX: 'bwrap',
         WS_MAX_PER_USER: '100000',
         WS_MAX_CONNECTIONS: '100000',
+        // Every client of the bench connects from 127.0.0.1 at once.
+        WS_MAX_ANON_PER_IP: '100000',
         WS_MESSAGE_RATE: '5000',
         WS_MESSAGE_BURST: '5000'
     });
     const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const instances = await Promise.all([startInstance(env, nodeArgs), startInstance(env, nodeArgs)]);
     const [a, b] = instances as [Instance, Instance];
-    const output: Record<string, unknown> = { machine: { cpus: cpus().length, loadAverageAtStart: loadavg().map(round) } };
+    const output: Record<string, unknown> = {
+        machine: { cpus: cpus().length, loadAverageAtStart: loadavg().map(round) },
+        redis: cluster ? 'cluster: 3 masters, 1 replica each' : 'one Redis'
+    };
     try {
         const team = await makeTeam(a);
         const specs: SocketSpec[] = Array.from({ length: 200 }, (_, i) => ({
@@ -388,6 +398,7 @@ async function main(): Promise<void> {
     finally {
         await Promise.all(instances.map((instance) => instance.stop()));
         await cleanRedis(env.REDIS_PREFIX!);
+        await cluster?.stop();
         await database.drop();
     }
 

@@ -103,6 +103,30 @@ describe('publish()', () => {
         assert.equal(seen.events[1]!.event, 'lost');
     });
 
+    it('starts a new epoch when the workspace was last written under another master (failover), so no seq is handed out twice', async () => {
+        const a = makeBus();
+        const b = makeBus();
+        const id = workspace();
+        const seen = collect(a, id);
+        await seen.stop.ready;
+        const first = await b.publish(id, { ...sender, event: 'one', payload: 1 });
+        await b.publish(id, { ...sender, event: 'two', payload: 2 });
+        await waitFor(() => seen.events.length === 2);
+
+        // As after a failover: the keys say another master wrote them (it may have written more than survived).
+        await admin.hset(keys.meta(id), 'origin', 'a-master-that-died');
+        const after = await b.publish(id, { ...sender, event: 'three', payload: 3 });
+        assert.notEqual(after.epoch, first.epoch);
+        assert.equal(after.seq, 1);
+        await waitFor(() => seen.events.length === 3);
+        assert.deepEqual(seen.events.map((event) => [event.event, event.epoch === first.epoch, event.seq]), [['one', true, 1], ['two', true, 2], ['three', false, 1]]);
+        await assert.rejects(a.history(id, { after: 2, epoch: first.epoch }), { name: 'EpochMismatchError' });
+
+        // Reads notice it too: a resume from the old epoch is told, not served an empty page.
+        await admin.hset(keys.meta(id), 'origin', 'another-dead-master');
+        await assert.rejects(a.history(id, { after: 1, epoch: after.epoch }), { name: 'EpochMismatchError' });
+    });
+
     it('keeps delivering to other listeners when one throws', async () => {
         const errors: Error[] = [];
         const a = makeBus({ onError: (err) => errors.push(err) });

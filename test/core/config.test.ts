@@ -17,6 +17,7 @@ describe('loadConfig()', () => {
             assert.equal(config.port, 8000);
             assert.equal(config.databaseUrl, undefined);
             assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+            assert.equal(config.redisClusterNodes, undefined);
             assert.equal(config.redisPrefix, 'collab:');
             assert.equal(config.accessTokenTtl, 15 * 60);
             assert.equal(config.refreshTokenTtl, 7 * 86400);
@@ -72,6 +73,20 @@ describe('loadConfig()', () => {
         assert.deepEqual([config.worker.concurrency, config.worker.graceMs, config.jobsMaxActivePerUser, config.sandboxDiskMb], [3, 0, 7, 16]);
     });
 
+    it('reads REDIS_CLUSTER_NODES as a list of nodes', () => {
+        const config = loadConfig({ JWT_SECRET: secret, REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b.internal:7001,127.0.0.1:7002' });
+        assert.deepEqual(config.redisClusterNodes, [
+            { host: '10.0.0.1', port: 7000 },
+            { host: 'redis-b.internal', port: 7001 },
+            { host: '127.0.0.1', port: 7002 }
+        ]);
+    });
+
+    it('reads TRUSTED_PROXIES as addresses and CIDR ranges', () => {
+        assert.deepEqual(loadConfig({ JWT_SECRET: secret }).trustedProxies, []);
+        assert.deepEqual(loadConfig({ JWT_SECRET: secret, TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8,::1,fd00::/8' }).trustedProxies, ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+    });
+
     it('parses durations', () => {
         const config = loadConfig({ JWT_SECRET: secret, ACCESS_TOKEN_TTL: '30s', REFRESH_TOKEN_TTL: '2d' });
         assert.equal(config.accessTokenTtl, 30);
@@ -87,6 +102,14 @@ describe('loadConfig()', () => {
         [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
         [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL'],
         [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+        [{ TRUSTED_PROXIES: 'nginx' }, 'TRUSTED_PROXIES'],
+        [{ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES'],
+        [{ TRUSTED_PROXIES: '10.0.0.1/8/1' }, 'TRUSTED_PROXIES'],
+        [{ REDIS_CLUSTER_NODES: '' }, 'REDIS_CLUSTER_NODES'],
+        [{ REDIS_CLUSTER_NODES: '127.0.0.1' }, 'REDIS_CLUSTER_NODES'],
+        [{ REDIS_CLUSTER_NODES: '127.0.0.1:7000,' }, 'REDIS_CLUSTER_NODES'],
+        [{ REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' }, 'REDIS_CLUSTER_NODES'],
+        [{ REDIS_CLUSTER_NODES: '127.0.0.1:70000' }, 'REDIS_CLUSTER_NODES'],
         [{ ACCESS_TOKEN_TTL: '15 minutes' }, 'ACCESS_TOKEN_TTL'],
         [{ RATE_LIMIT_AUTH: '0' }, 'RATE_LIMIT_AUTH'],
         [{ COLLAB_SANDBOX: 'docker' }, 'COLLAB_SANDBOX'],

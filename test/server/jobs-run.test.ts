@@ -184,10 +184,10 @@ describe('jobs API with a bwrap worker', { timeout: 120_000 }, () => {
         assert.deepEqual(names, ['bash', 'javascript', 'python']);
         const redis = new Redis(REDIS_URL);
         try {
-            const advert = JSON.parse((await redis.get(`${t.config.redisPrefix}jobs:worker:${worker.id}`))!);
+            const advert = JSON.parse((await redis.get(jobKeys(t.config.redisPrefix).worker(worker.id)))!);
             assert.deepEqual(Object.keys(advert).sort(), ['concurrency', 'id', 'languages', 'last_seen', 'running', 'versions']);
             assert.equal(advert.concurrency, 3);
-            assert.ok(await redis.pttl(`${t.config.redisPrefix}jobs:worker:${worker.id}`) > 0);
+            assert.ok(await redis.pttl(jobKeys(t.config.redisPrefix).worker(worker.id)) > 0);
         }
         finally {
             redis.disconnect();

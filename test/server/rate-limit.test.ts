@@ -143,6 +143,54 @@ describe('rate limits', () => {
     });
 });
 
+describe('rate limits behind a reverse proxy', () => {
+    let t: TestServer;
+    before(async () => {
+        t = await startTestServer({ env: { RATE_LIMIT_AUTH: '2', TRUSTED_PROXIES: '10.20.0.0/16, 10.30.0.1' } });
+    });
+    after(async () => {
+        await t.stop();
+    });
+
+    const login = (remoteAddress: string, forwardedFor?: string) => t.server.inject({
+        method: 'POST', url: '/api/auth/login/', remoteAddress,
+        payload: { email: 'nobody@example.com', password: 'wrong password' },
+        headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }
+    }).then((res) => res.statusCode);
+
+    it('counts each client behind a trusted proxy by its X-Forwarded-For address', async () => {
+        assert.deepEqual([await login('10.20.0.5', '198.51.100.1'), await login('10.20.0.5', '198.51.100.1'), await login('10.20.0.5', '198.51.100.1')], [401, 401, 429]);
+        // Another client through the same proxy, and through a second proxy in the chain, has a count of its own.
+        assert.equal(await login('10.20.0.5', '198.51.100.2'), 401);
+        assert.equal(await login('10.30.0.1', '198.51.100.3, 10.20.0.9'), 401);
+        assert.equal(await login('10.30.0.1', '198.51.100.3, 10.20.0.9'), 401);
+        assert.equal(await login('10.30.0.1', '198.51.100.3, 10.20.0.9'), 429);
+    });
+
+    it('never believes what a client wrote itself: only the hop the proxy appended counts', async () => {
+        // The client sent "X-Forwarded-For: <random>"; the proxy appended the real address after it.
+        const statuses = [];
+        for (let i = 0; i < 3; i++) {
+            statuses.push(await login('10.20.0.5', `203.0.113.${i}, 198.51.100.4`));
+        }
+
+        assert.deepEqual(statuses, [401, 401, 429]);
+    });
+
+    it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+        const statuses = [];
+        for (let i = 0; i < 3; i++) {
+            statuses.push(await login('192.0.2.7', `198.51.100.${50 + i}`));
+        }
+
+        assert.deepEqual(statuses, [401, 401, 429]);
+    });
+
+    it('counts the proxy itself when its header is missing or not an address', async () => {
+        assert.deepEqual([await login('10.20.0.77'), await login('10.20.0.77', 'not-an-ip'), await login('10.20.0.77', '')], [401, 401, 429]);
+    });
+});
+
 describe('rate limits across instances', () => {
     const prefix = testPrefix();
     const env = { REDIS_PREFIX: prefix, JWT_SECRET: randomBytes(32).toString('hex'), RATE_LIMIT_USER: '4', RATE_LIMIT_IP: '4', RATE_LIMIT_AUTH: '3' };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { bullJobOptions, createLogger, jobKeys, JOB_QUEUE_NAME, newJobId, retryDelayMs } from '@collab/core';
+import { bullJobOptions, createLogger, jobKeys, JOB_QUEUE_NAME, newJobId, PubSub, retryDelayMs } from '@collab/core';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -37,7 +37,7 @@ describe('job store and reconciler', () => {
             queue,
             prefix,
             workerId,
-            publisher: new JobPublisher({ redis, prefix, logger }),
+            publisher: new JobPublisher({ updates: new PubSub('shard', redis), prefix, logger }),
             logger,
             intervalMs: 60_000,
             queuedAgeMs: 1000,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 
-import { createLogger, jobKeys, newJobId, parseJobUpdate } from '@collab/core';
+import { createLogger, jobKeys, newJobId, parseJobUpdate, PubSub } from '@collab/core';
 import { Redis } from 'ioredis';
 
 import { JobPublisher } from '../../packages/worker/src/publisher.js';
@@ -50,7 +50,7 @@ describe('job output with NUL characters', () => {
         try {
             const channel = jobKeys(prefix).updates('job_nuloutput1');
             await subscriber.subscribe(channel);
-            const publisher = new JobPublisher({ redis, prefix, logger: createLogger('silent', 'test') });
+            const publisher = new JobPublisher({ updates: new PubSub('shard', redis), prefix, logger: createLogger('silent', 'test') });
             const batch = publisher.output('job_nuloutput1');
             const message = once(subscriber, 'message');
             batch.push('stdout', 'a\u0000b');
@@ -72,7 +72,7 @@ describe('job output with NUL characters', () => {
             await subscriber.subscribe(jobKeys(prefix).updates(jobId));
             const received: string[] = [];
             subscriber.on('message', (_channel: string, text: string) => received.push(text));
-            const publisher = new JobPublisher({ redis, prefix, logger: createLogger('silent', 'test') });
+            const publisher = new JobPublisher({ updates: new PubSub('shard', redis), prefix, logger: createLogger('silent', 'test') });
             const batch = publisher.output(jobId);
             batch.push('stdout', 'last ');
             batch.push('stdout', 'words\n');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -15,6 +16,8 @@ export interface Config {
     /** `postgres://…`, or undefined for the embedded database under `dataDir`. */
     databaseUrl?: string;
     redisUrl: string;
+    /** Nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); when set, they replace `redisUrl` (DESIGN §9). */
+    redisClusterNodes?: RedisNode[];
     redisPrefix: string;
     jwtSecret: string;
     /** Seconds. */
@@ -22,6 +25,8 @@ export interface Config {
     /** Seconds. */
     refreshTokenTtl: number;
     rateLimit: { user: number; ip: number; auth: number };
+    /** Addresses and CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, default none). */
+    trustedProxies: string[];
     sandbox: 'bwrap' | 'none';
     /** How each bwrap sandbox is made (`COLLAB_SANDBOX_MODE`, default `forkserver`): forked from a fork server per language (python), or started afresh. */
     sandboxMode: 'forkserver' | 'fresh';
@@ -36,6 +41,12 @@ export interface Config {
     realtime: RealtimeSettings;
     /** Settings of `collab-worker` and of the worker `npm start` embeds. */
     worker: WorkerSettings;
+}
+
+/** One `host:port` of `REDIS_CLUSTER_NODES`. */
+export interface RedisNode {
+    host: string;
+    port: number;
 }
 
 /** Limits and switches of the real-time transports (both nes and plain WebSocket). */
@@ -92,6 +103,7 @@ interface Env {
     PORT: number;
     DATABASE_URL?: string;
     REDIS_URL: string;
+    REDIS_CLUSTER_NODES?: string;
     REDIS_PREFIX: string;
     JWT_SECRET?: string;
     ACCESS_TOKEN_TTL: string;
@@ -99,6 +111,7 @@ interface Env {
     RATE_LIMIT_USER: number;
     RATE_LIMIT_IP: number;
     RATE_LIMIT_AUTH: number;
+    TRUSTED_PROXIES: string;
     COLLAB_SANDBOX: Config['sandbox'];
     COLLAB_SANDBOX_MODE: Config['sandboxMode'];
     JOBS_MAX_ACTIVE_PER_USER: number;
@@ -128,6 +141,8 @@ const schema = Joi.object<Env>({
     PORT: Joi.number().integer().min(0).max(65535).default(8000),
     DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
     REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).default('redis://127.0.0.1:6379'),
+    REDIS_CLUSTER_NODES: Joi.string().custom((value: string, helpers) => (parseNodes(value) ? value : helpers.error('any.invalid')))
+        .messages({ 'any.invalid': 'must be host:port,host:port… (ports 1-65535)' }),
     REDIS_PREFIX: Joi.string().pattern(/^[\w:.-]+$/).default('collab:'),
     JWT_SECRET: Joi.string().min(32).when('NODE_ENV', { is: 'production', then: Joi.required() }),
     ACCESS_TOKEN_TTL: durationSetting.default('15m'),
@@ -135,6 +150,9 @@ const schema = Joi.object<Env>({
     RATE_LIMIT_USER: Joi.number().integer().min(1).default(600),
     RATE_LIMIT_IP: Joi.number().integer().min(1).default(300),
     RATE_LIMIT_AUTH: Joi.number().integer().min(1).default(10),
+    TRUSTED_PROXIES: Joi.string().allow('').default('')
+        .custom((value: string, helpers) => (splitList(value).every(isAddressOrRange) ? value : helpers.error('any.invalid')))
+        .messages({ 'any.invalid': 'must be IP addresses or CIDR ranges, comma separated' }),
     COLLAB_SANDBOX: Joi.string().default('bwrap')
         .when('NODE_ENV', { is: 'production', then: Joi.valid('bwrap'), otherwise: Joi.valid('bwrap', 'none') }),
     COLLAB_SANDBOX_MODE: Joi.string().valid('forkserver', 'fresh').default('forkserver'),
@@ -181,11 +199,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         port: value.PORT,
         databaseUrl: value.DATABASE_URL,
         redisUrl: value.REDIS_URL,
+        redisClusterNodes: value.REDIS_CLUSTER_NODES ? parseNodes(value.REDIS_CLUSTER_NODES) : undefined,
         redisPrefix: value.REDIS_PREFIX,
         jwtSecret: value.JWT_SECRET ?? devSecret(dataDir),
         accessTokenTtl: parseDuration(value.ACCESS_TOKEN_TTL)!,
         refreshTokenTtl: parseDuration(value.REFRESH_TOKEN_TTL)!,
         rateLimit: { user: value.RATE_LIMIT_USER, ip: value.RATE_LIMIT_IP, auth: value.RATE_LIMIT_AUTH },
+        trustedProxies: splitList(value.TRUSTED_PROXIES),
         sandbox: value.COLLAB_SANDBOX,
         sandboxMode: value.COLLAB_SANDBOX_MODE,
         jobsMaxActivePerUser: value.JOBS_MAX_ACTIVE_PER_USER,
@@ -195,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         realtime: {
             maxConnections: value.WS_MAX_CONNECTIONS,
             maxPerUser: value.WS_MAX_PER_USER,
-            allowedOrigins: value.WS_ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+            allowedOrigins: splitList(value.WS_ALLOWED_ORIGINS),
             messageRate: value.WS_MESSAGE_RATE,
             messageBurst: value.WS_MESSAGE_BURST,
             maxBufferedBytes: value.WS_MAX_BUFFERED_BYTES,
@@ -212,6 +232,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             reconcileIntervalMs: value.WORKER_RECONCILE_INTERVAL_MS
         }
     };
+}
+
+function splitList(list: string): string[] {
+    return list.split(',').map((entry) => entry.trim()).filter(Boolean);
+}
+
+/** `10.0.0.7`, `::1`, `10.0.0.0/8`, `fd00::/8`. */
+function isAddressOrRange(entry: string): boolean {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address!);
+    if (family === 0 || rest.length > 0) {
+        return false;
+    }
+
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/** `host:port,host:port…` as nodes; undefined when any entry is malformed. */
+function parseNodes(list: string): RedisNode[] | undefined {
+    const nodes = list.split(',').map((entry) => /^\s*([\w.-]+):(\d{1,5})\s*$/.exec(entry))
+        .map((match) => match && { host: match[1]!, port: Number(match[2]) });
+    return nodes.every((node) => node && node.port >= 1 && node.port <= 65535) ? nodes as RedisNode[] : undefined;
 }
 
 function devSecret(dataDir: string): string {

@@ -7,3 +7,5 @@ export * from './db/migrate.js';
 export * from './models/index.js';
 export * from './jobs/index.js';
 export * from './bus/index.js';
+export * from './redis/client.js';
+export * from './redis/pubsub.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/client.js';
 
 /**
  * A Lua script run with EVALSHA, falling back to EVAL once Redis has
@@ -15,7 +15,7 @@ export class LuaScript {
     }
 
     /** Runs the script with `keys` as KEYS and `args` as ARGV. */
-    async run(redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+    async run(redis: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
         try {
             return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
         }

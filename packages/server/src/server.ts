@@ -2,12 +2,12 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 
 import Hapi from '@hapi/hapi';
-import { connect, createLogger, type Config, type Logger, type RealtimeSettings } from '@collab/core';
-import { Redis } from 'ioredis';
+import { connect, createLogger, createRedis, type Config, type Logger, type RealtimeSettings } from '@collab/core';
 import Joi from 'joi';
 import type { Knex } from 'knex';
 
 import './context.js';
+import { ClientAddresses } from './client-address.js';
 import { authPlugin } from './plugins/auth.js';
 import { consolePlugin } from './plugins/console.js';
 import { busPlugin } from './plugins/bus.js';
@@ -56,8 +56,9 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     server.app.db = options.db ?? connect(config);
     server.app.logger = options.logger ?? createLogger(config.logLevel, 'collab-server');
     server.app.instanceId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    server.app.redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
-    server.app.redis.on('error', (err) => server.app.logger.warn({ err: err.message }, 'redis connection error'));
+    server.app.clientAddresses = new ClientAddresses(config.trustedProxies);
+    server.app.redis = createRedis(config, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    server.app.redis.on('error', (err: Error) => server.app.logger.warn({ err: err.message }, 'redis connection error'));
 
     server.ext('onPreStart', async () => {
         await server.app.redis.connect().catch(() => {});   // readiness reports a Redis that is down

@@ -1,5 +1,4 @@
-import { jobKeys } from '@collab/core';
-import type { Redis } from 'ioredis';
+import { jobKeys, type RedisClient } from '@collab/core';
 
 import type { AbortReason } from './processor.js';
 
@@ -9,7 +8,7 @@ import type { AbortReason } from './processor.js';
  * which ignores channels it does not know). Returns the function that stops.
  */
 export async function listenForCancels(
-    subscriber: Redis,
+    subscriber: RedisClient,
     prefix: string,
     running: ReadonlyMap<string, AbortController>
 ): Promise<() => Promise<void>> {

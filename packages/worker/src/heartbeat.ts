@@ -1,9 +1,8 @@
-import { advertiseWorker, withdrawWorker, WORKER_HEARTBEAT_MS, WORKER_TTL_MS, type Logger, type WorkerAdvert } from '@collab/core';
-import type { Redis } from 'ioredis';
+import { advertiseWorker, withdrawWorker, WORKER_HEARTBEAT_MS, WORKER_TTL_MS, type Logger, type WorkerAdvert, type RedisClient } from '@collab/core';
 
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatOptions {
-    redis: Redis;
+    redis: RedisClient;
     prefix: string;
     /** The advert as of now (its `running` changes). */
     advert: () => WorkerAdvert;

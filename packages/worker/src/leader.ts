@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@collab/core';
 
 const ACQUIRE = `
 local holder = redis.call('GET', KEYS[1])
@@ -21,7 +21,7 @@ return 0`;
  */
 export class LeaderLock {
     constructor(
-        private readonly redis: Redis,
+        private readonly redis: RedisClient,
         private readonly key: string,
         private readonly owner: string,
         private readonly ttlMs: number

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { JOB_EVENTS, type JobStatus, type JobUpdate } from '@collab/protocol';
-import { jobKeys, type EventBus, type Logger } from '@collab/core';
+import { jobKeys, type EventBus, type Logger, type PubSub } from '@collab/core';
 
 import type { OutputStream } from './sandbox/index.js';
 import { storableOutput, type JobOwner } from './store.js';
@@ -16,13 +15,14 @@ function outputMessage(jobId: string, stream: OutputStream, data: string): strin
 
 /** Publishes a job's live updates: its update channel, and the workspace bus when it has a workspace. */
 export class JobPublisher {
-    readonly #redis: Redis;
+    readonly #updates: PubSub;
     readonly #bus: EventBus | undefined;
     readonly #keys: ReturnType<typeof jobKeys>;
     readonly #logger: Logger;
 
-    constructor(options: { redis: Redis; bus?: EventBus; prefix: string; logger: Logger }) {
-        this.#redis = options.redis;
+    /** `updates` publishes job update channels (shard scope). */
+    constructor(options: { updates: PubSub; bus?: EventBus; prefix: string; logger: Logger }) {
+        this.#updates = options.updates;
         this.#bus = options.bus;
         this.#keys = jobKeys(options.prefix);
         this.#logger = options.logger;
@@ -34,12 +34,9 @@ export class JobPublisher {
      */
     async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null, tail?: OutputBatcher): Promise<void> {
         const update: JobUpdate = { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error };
-        const pipeline = this.#redis.pipeline();
-        for (const { stream, data } of tail?.take() ?? []) {
-            pipeline.publish(this.#keys.updates(job.id), outputMessage(job.id, stream, data));
-        }
-        pipeline.publish(this.#keys.updates(job.id), JSON.stringify(update));
-        const sends: Promise<unknown>[] = [pipeline.exec()];
+        const messages = (tail?.take() ?? []).map(({ stream, data }) => outputMessage(job.id, stream, data));
+        messages.push(JSON.stringify(update));
+        const sends: Promise<unknown>[] = [this.#updates.publishAll(this.#keys.updates(job.id), messages)];
         const event = status === 'running' ? JOB_EVENTS.started : status === 'queued' ? undefined : JOB_EVENTS.finished;
         if (this.#bus && job.workspace_id !== null && event) {
             const payload = event === JOB_EVENTS.finished ? { job_id: job.id, status, exit_code: exitCode } : { job_id: job.id, status };
@@ -58,15 +55,8 @@ export class JobPublisher {
     output(jobId: string): OutputBatcher {
         const channel = this.#keys.updates(jobId);
         return new OutputBatcher((chunks) => {
-            if (chunks.length === 1) {
-                this.#redis.publish(channel, outputMessage(jobId, chunks[0]!.stream, chunks[0]!.data)).catch(() => undefined);
-                return;
-            }
-            const pipeline = this.#redis.pipeline();
-            for (const { stream, data } of chunks) {
-                pipeline.publish(channel, outputMessage(jobId, stream, data));
-            }
-            pipeline.exec().catch(() => undefined);
+            const messages = chunks.map(({ stream, data }) => outputMessage(jobId, stream, data));
+            this.#updates.publishAll(channel, messages).catch(() => undefined);
         });
     }
 }

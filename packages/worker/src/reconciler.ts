@@ -1,7 +1,6 @@
-import { bullJobOptions, JOB_ATTEMPTS, jobKeys, type Logger } from '@collab/core';
+import { bullJobOptions, JOB_ATTEMPTS, jobKeys, type Logger, type RedisClient } from '@collab/core';
 import type { Queue } from 'bullmq';
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 
 import { LeaderLock } from './leader.js';
 import type { JobPublisher } from './publisher.js';
@@ -10,7 +9,7 @@ import { failJob, JOB_ERRORS } from './store.js';
 /** Options of {@link Reconciler}. */
 export interface ReconcilerOptions {
     db: Knex;
-    redis: Redis;
+    redis: RedisClient;
     queue: Queue;
     prefix: string;
     workerId: string;

@@ -2,18 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import {
+    closeRedis,
     connect,
     createLogger,
+    createRedis,
     EventBus,
+    isClusterMode,
     JOB_ATTEMPTS,
     JOB_QUEUE_NAME,
     jobKeys,
+    PubSub,
     retryDelayMs,
     type Logger,
+    type RedisClient,
     type WorkerAdvert
 } from '@collab/core';
 import { Queue, Worker, type Job as BullJob } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 
 import { listenForCancels } from './cancel.js';
@@ -62,8 +66,11 @@ class JobWorker implements WorkerHandle {
     private readonly logger: Logger;
     private readonly cgroups: CgroupHost | undefined;
     private readonly db: Knex;
-    private readonly redis: Redis;
-    private readonly subscriber: Redis;
+    private readonly redis: RedisClient;
+    private readonly subscriber: RedisClient;
+    /** BullMQ's: the queue's (fails fast while Redis is down) and the worker's (waits). */
+    private readonly queueConnection: RedisClient;
+    private readonly workerConnection: RedisClient;
     private readonly connected: Promise<void>;
     private readonly bus: EventBus;
     private readonly publisher: JobPublisher;
@@ -94,9 +101,12 @@ class JobWorker implements WorkerHandle {
         const prefix = config.redisPrefix;
         this.db = this.options.db ?? connect(config, this.options.concurrency + 4);
         // Commands fail fast while Redis is down (live updates are best effort); the subscriber waits.
-        this.redis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-        this.subscriber = new Redis(config.redisUrl, { lazyConnect: true });
-        for (const [name, client] of [['commands', this.redis], ['subscriber', this.subscriber]] as const) {
+        this.redis = createRedis(config, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+        this.subscriber = createRedis(config, { lazyConnect: true });
+        this.queueConnection = createRedis(config, { enableOfflineQueue: false });
+        this.workerConnection = createRedis(config, { maxRetriesPerRequest: null });
+        const connections = [['commands', this.redis], ['subscriber', this.subscriber], ['queue', this.queueConnection], ['worker', this.workerConnection]] as const;
+        for (const [name, client] of connections) {
             client.on('error', (error: Error) => this.logger.debug({ err: error.message, connection: name }, 'redis connection error'));
         }
         this.connected = Promise.all([this.redis.connect(), this.subscriber.connect()])
@@ -110,9 +120,9 @@ class JobWorker implements WorkerHandle {
             instanceId: `worker:${id}`,
             onError: (error) => this.logger.warn({ err: error.message }, 'event bus error')
         });
-        this.publisher = new JobPublisher({ redis: this.redis, bus: this.bus, prefix, logger: this.logger });
-        const bullPrefix = jobKeys(prefix).bullPrefix;
-        this.queue = new Queue(JOB_QUEUE_NAME, { connection: { url: config.redisUrl, enableOfflineQueue: false }, prefix: bullPrefix });
+        this.publisher = new JobPublisher({ updates: new PubSub('shard', this.redis), bus: this.bus, prefix, logger: this.logger });
+        const bullPrefix = jobKeys(prefix, isClusterMode(config)).bullPrefix;
+        this.queue = new Queue(JOB_QUEUE_NAME, { connection: this.queueConnection, prefix: bullPrefix });
         this.queue.on('error', (error: Error) => this.logger.debug({ err: error.message }, 'queue error'));
         this.worker = this.bullWorker(bullPrefix);
 
@@ -180,7 +190,7 @@ class JobWorker implements WorkerHandle {
         });
         const worker = new Worker(JOB_QUEUE_NAME, processor, {
             autorun: false,
-            connection: { url: config.redisUrl },
+            connection: this.workerConnection,
             prefix: bullPrefix,
             name: this.id,
             concurrency: this.options.concurrency,
@@ -239,7 +249,7 @@ class JobWorker implements WorkerHandle {
         await this.stopCancels?.();
         await this.bus.close();
         await this.queue.close();
-        await Promise.all([this.redis, this.subscriber].map((client) => client.quit().catch(() => client.disconnect())));
+        await Promise.all([this.redis, this.subscriber, this.queueConnection, this.workerConnection].map(closeRedis));
         if (!this.options.db) {
             await this.db.destroy();
         }

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-
+import type { RedisClient } from '../redis/client.js';
+import { PubSub } from '../redis/pubsub.js';
 import { docKeys } from './keys.js';
 
 /** Receives a binary message published on a document's channel by another instance. */
@@ -7,18 +7,18 @@ export type DocChannelListener = (message: Buffer) => void;
 
 /** What {@link DocChannels} needs: the bus's two connections and key prefix. */
 export interface DocChannelsOptions {
-    /** The commands connection (PUBLISH). */
-    redis: Redis;
+    /** The commands connection (PUBLISH, or SPUBLISH on a cluster). */
+    redis: RedisClient;
     /** The subscriber connection the event bus uses; messages of other channels are left to it. */
-    subscriber: Redis;
+    subscriber: RedisClient;
     prefix: string;
     onError: (err: Error) => void;
 }
 
 /**
  * Binary pub/sub of collaborative documents, one channel per document under
- * its workspace's hash tag: the one place documents talk to Redis pub/sub
- * (cluster mode swaps PUBLISH/SUBSCRIBE for their sharded forms here).
+ * its workspace's hash tag, so on a Redis Cluster a document's messages go
+ * to its workspace's shard only (sharded pub/sub, through {@link PubSub}).
  * Shares the event bus's connections; the instance subscribes to a
  * document's channel only while it holds the document. Pub/sub is at most
  * once: {@link onReconnect} listeners hear when the subscriber is back, so
@@ -26,19 +26,24 @@ export interface DocChannelsOptions {
  */
 export class DocChannels {
     private readonly keys: ReturnType<typeof docKeys>;
+    private readonly channels: PubSub;
     private readonly listeners = new Map<string, DocChannelListener>();
     private readonly reconnects = new Set<() => void>();
+    private readonly listening: Array<() => void>;
     private closed = false;
 
     constructor(private readonly options: DocChannelsOptions) {
         this.keys = docKeys(options.prefix);
-        options.subscriber.on('messageBuffer', this.onMessage);
-        options.subscriber.on('ready', this.onReady);
+        this.channels = new PubSub('shard', options.redis, options.subscriber);
+        this.listening = [
+            this.channels.onMessageBuffer(this.onMessage),
+            this.channels.onResubscribed(this.onResubscribed, options.onError)
+        ];
     }
 
     /** Publishes a message to every other instance holding the document. */
     async publish(workspaceId: number, path: string, message: Uint8Array): Promise<void> {
-        await this.options.redis.publish(this.keys.channel(workspaceId, path), Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+        await this.channels.publish(this.keys.channel(workspaceId, path), Buffer.from(message.buffer, message.byteOffset, message.byteLength));
     }
 
     /** Listens to a document's channel (one listener per document); resolves once subscribed. Returns the function that stops listening. */
@@ -50,7 +55,7 @@ export class DocChannels {
 
         this.listeners.set(channel, listener);
         try {
-            await this.options.subscriber.subscribe(channel);
+            await this.channels.subscribe(channel);
         }
         catch (err) {
             this.listeners.delete(channel);
@@ -60,7 +65,7 @@ export class DocChannels {
         return () => {
             if (this.listeners.get(channel) === listener) {
                 this.listeners.delete(channel);
-                this.options.subscriber.unsubscribe(channel).catch(this.options.onError);
+                this.channels.unsubscribe(channel).catch(this.options.onError);
             }
         };
     }
@@ -78,13 +83,15 @@ export class DocChannels {
         }
 
         this.closed = true;
-        this.options.subscriber.off('messageBuffer', this.onMessage);
-        this.options.subscriber.off('ready', this.onReady);
+        for (const stop of this.listening) {
+            stop();
+        }
+
         const channels = [...this.listeners.keys()];
         this.listeners.clear();
         this.reconnects.clear();
         if (channels.length && this.options.subscriber.status === 'ready') {
-            await this.options.subscriber.unsubscribe(...channels).catch(this.options.onError);
+            await this.channels.unsubscribe(...channels).catch(this.options.onError);
         }
     }
 
@@ -107,16 +114,9 @@ export class DocChannels {
         }
     };
 
-    private readonly onReady = (): void => {
-        if (this.listeners.size === 0) {
-            return;
+    private readonly onResubscribed = (): void => {
+        for (const listener of this.reconnects) {
+            listener();
         }
-
-        // PING is queued behind ioredis's resubscribe, so its reply means the channels are live again.
-        this.options.subscriber.ping().then(() => {
-            for (const listener of this.reconnects) {
-                listener();
-            }
-        }).catch(this.options.onError);
     };
 }

@@ -1,5 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { EventEnvelope } from '@collab/protocol';
+
+import type { RedisClient } from '../redis/client.js';
+import { PubSub } from '../redis/pubsub.js';
 
 import { ControlListeners, type ControlListener, type ControlMessage } from './control.js';
 import { EpochMismatchError } from './errors.js';
@@ -32,12 +34,17 @@ import type { EventBusOptions, History, HistoryOptions, Unsubscribe } from './ty
  */
 export class EventBus {
     /** The commands connection. */
-    readonly redis: Redis;
+    readonly redis: RedisClient;
     /** Prefix of every key and channel. */
     readonly prefix: string;
     /** This process's id, as given. */
     readonly instanceId: string;
-    private readonly subscriber: Redis;
+    private readonly subscriber: RedisClient;
+    /** Workspace channels: sharded on a cluster. */
+    private readonly channels: PubSub;
+    /** The control channel: every instance hears it, on a cluster too. */
+    private readonly controlChannel: PubSub;
+    private readonly listening: Array<() => void>;
     private readonly keys: ReturnType<typeof busKeys>;
     private readonly echoTag: string;
     private readonly historySize: number;
@@ -74,9 +81,14 @@ export class EventBus {
         this.onError = options.onError ?? ((err) => process.emitWarning(err));
         this.control = new ControlListeners(this.onError);
 
-        this.subscriber.on('message', this.onMessage);
-        this.subscriber.on('ready', this.onReconnect);
-        this.controlReady = this.subscriber.subscribe(this.keys.control).then(() => undefined);
+        this.channels = new PubSub('shard', this.redis, this.subscriber);
+        this.controlChannel = new PubSub('cluster', this.redis, this.subscriber);
+        this.listening = [
+            this.channels.onMessage(this.onMessage),
+            this.channels.onResubscribed(this.onReconnect, this.onError),
+            ...this.channels.sharded ? [this.controlChannel.onMessage(this.onMessage)] : []
+        ];
+        this.controlReady = this.controlChannel.subscribe(this.keys.control);
         this.controlReady.catch(this.onError);
     }
 
@@ -99,7 +111,7 @@ export class EventBus {
             reply = await publishScript.run(
                 this.redis,
                 [this.keys.meta(workspaceId), this.keys.log(workspaceId)],
-                [newEpoch(), split.head, split.tail, this.historySize, this.ttlSeconds, channel, this.instanceId]
+                [newEpoch(), split.head, split.tail, this.historySize, this.ttlSeconds, channel, this.instanceId, this.channels.publishCommand]
             ) as [number, string];
         }
         catch (err) {
@@ -122,7 +134,7 @@ export class EventBus {
         const channel = this.keys.channel(workspaceId);
         const json = split.head + split.tail;
         this.topics.get(channel)?.emit({ envelope: split.envelope, json });
-        await this.redis.publish(channel, this.echoTag + json);
+        await this.channels.publish(channel, this.echoTag + json);
         return split.envelope;
     }
 
@@ -154,7 +166,7 @@ export class EventBus {
             if (topic.listeners.size === 0 && this.topics.get(channel) === topic) {
                 this.topics.delete(channel);
                 topic.close();
-                this.subscriber.unsubscribe(channel).catch(this.onError);
+                this.channels.unsubscribe(channel).catch(this.onError);
             }
         };
 
@@ -196,7 +208,7 @@ export class EventBus {
 
     /** Sends a command to every instance, this one included (through Redis). */
     async publishControl(message: ControlMessage): Promise<void> {
-        await this.redis.publish(this.keys.control, this.echoTag + JSON.stringify(message));
+        await this.controlChannel.publish(this.keys.control, this.echoTag + JSON.stringify(message));
     }
 
     /** Unsubscribes from every channel and drops listeners; leaves both connections open. */
@@ -206,9 +218,11 @@ export class EventBus {
         }
 
         this.closed = true;
-        this.subscriber.off('message', this.onMessage);
-        this.subscriber.off('ready', this.onReconnect);
-        const channels = [...this.topics.keys(), this.keys.control];
+        for (const stop of this.listening) {
+            stop();
+        }
+
+        const channels = [...this.topics.keys()];
         for (const topic of this.topics.values()) {
             topic.close();
         }
@@ -216,7 +230,11 @@ export class EventBus {
         this.topics.clear();
         this.control.clear();
         if (this.subscriber.status !== 'end') {
-            await this.subscriber.unsubscribe(...channels).catch(this.onError);
+            await Promise.all([
+                this.controlChannel.unsubscribe(this.keys.control),
+                // A cluster takes SUNSUBSCRIBE one slot at a time.
+                ...this.channels.sharded ? channels.map((channel) => this.channels.unsubscribe(channel)) : [this.channels.unsubscribe(...channels)]
+            ]).catch(this.onError);
         }
     }
 
@@ -233,7 +251,7 @@ export class EventBus {
         // and reaches the new listener. Events published by others between
         // this read and SUBSCRIBE taking effect are fetched by resync().
         const head = this.startTopic(topic, workspaceId);
-        const subscribed = this.subscriber.subscribe(channel);
+        const subscribed = this.channels.subscribe(channel);
         topic.ready = Promise.all([head, subscribed]).then(() => topic.resync());
         topic.ready.catch(this.onError);
 
@@ -287,18 +305,17 @@ export class EventBus {
         }
     };
 
-    // Pub/sub is at most once: after a reconnect, read what the stream got meanwhile.
+    // Pub/sub is at most once: after a reconnect or a failover, read what the stream got meanwhile.
     private readonly onReconnect = (): void => {
-        if (this.topics.size === 0) {
-            return;
+        if (this.topics.size > 0) {
+            this.resyncAll();
         }
+    };
 
-        // PING is queued behind ioredis's resubscribe, so its reply means the channels are live again.
-        this.subscriber.ping().then(() => {
-            for (const topic of this.topics.values()) {
-                topic.resync();
-            }
-        }).catch(this.onError);
+    private readonly resyncAll = (): void => {
+        for (const topic of this.topics.values()) {
+            topic.resync();
+        }
     };
 }
 

@@ -1,25 +1,29 @@
 /**
  * Redis names used by the bus and presence. The `{ws:ID}` hash tag keeps a
- * workspace's keys in one cluster slot, so its Lua scripts stay valid there.
+ * workspace's keys and its channel in one cluster slot, so its Lua scripts
+ * stay valid there and its events go to that slot's shard (`SPUBLISH`).
  */
 export function busKeys(prefix: string) {
     return {
         meta: (workspaceId: number) => `${prefix}bus:{ws:${workspaceId}}:meta`,
         log: (workspaceId: number) => `${prefix}bus:{ws:${workspaceId}}:log`,
-        channel: (workspaceId: number) => `${prefix}bus:ws:${workspaceId}`,
-        channelPrefix: `${prefix}bus:ws:`,
+        channel: (workspaceId: number) => `${prefix}bus:{ws:${workspaceId}}:events`,
+        channelPrefix: `${prefix}bus:{ws:`,
         control: `${prefix}bus:control`
     };
 }
 
-/** Redis names used by presence. */
+/**
+ * Redis names used by presence: a workspace's under its `{ws:ID}` tag, an
+ * instance's (one life of it, see `Presence`) under its own `{instance:ID}` tag.
+ */
 export function presenceKeys(prefix: string) {
     return {
         connections: (workspaceId: number) => `${prefix}presence:{ws:${workspaceId}}:connections`,
         totals: (workspaceId: number) => `${prefix}presence:{ws:${workspaceId}}:totals`,
         users: (workspaceId: number) => `${prefix}presence:{ws:${workspaceId}}:users`,
-        heartbeat: (instanceId: string) => `${prefix}presence:instance:${instanceId}:alive`,
-        instanceWorkspaces: (instanceId: string) => `${prefix}presence:instance:${instanceId}:workspaces`,
+        heartbeat: (instanceId: string) => `${prefix}presence:{instance:${instanceId}}:alive`,
+        instanceWorkspaces: (instanceId: string) => `${prefix}presence:{instance:${instanceId}}:workspaces`,
         instances: `${prefix}presence:instances`,
         sweepLock: `${prefix}presence:sweep-lock`
     };

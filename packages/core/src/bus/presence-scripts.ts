@@ -3,12 +3,12 @@ import { LuaScript } from '../lua-script.js';
 /**
  * Sets or adds to one instance's connection count for a user in a
  * workspace, and keeps the user's total across instances with it, so
- * first/last are decided atomically.
+ * first/last are decided atomically. All keys are the workspace's (one
+ * cluster slot); the instance's set of workspaces is kept beside it.
  *
  * KEYS: connections hash (`instance|user` → count), totals hash (user →
- * count), users hash (user → `{user, since}`), the instance's workspace set.
- * ARGV: field, user id, 'add' or 'set', n, user JSON, workspace id,
- * '1' when the instance has no one left in the workspace.
+ * count), users hash (user → `{user, since}`).
+ * ARGV: field, user id, 'add' or 'set', n, user JSON.
  * Returns `{total before, total after}`.
  */
 export const adjustScript = new LuaScript(`
@@ -35,26 +35,17 @@ else
     redis.call('HDEL', KEYS[2], ARGV[2])
     redis.call('HDEL', KEYS[3], ARGV[2])
 end
-if ARGV[7] == '1' then
-    redis.call('SREM', KEYS[4], ARGV[6])
-else
-    redis.call('SADD', KEYS[4], ARGV[6])
-end
 return {before, after}
 `);
 
 /**
- * Removes a dead instance's connections from one workspace, unless its
- * heartbeat came back. Returns the users whose total fell to zero as
- * `[user id, user JSON, …]`, or nil when the instance is alive.
+ * Removes a dead instance's connections from one workspace. Returns the
+ * users whose total fell to zero as `[user id, user JSON, …]`.
  *
- * KEYS: connections hash, totals hash, users hash, the instance's heartbeat.
+ * KEYS: connections hash, totals hash, users hash.
  * ARGV: `instance|`.
  */
 export const sweepWorkspaceScript = new LuaScript(`
-if redis.call('EXISTS', KEYS[4]) == 1 then
-    return false
-end
 local left = {}
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
@@ -72,20 +63,4 @@ for i = 1, #all, 2 do
     end
 end
 return left
-`);
-
-/**
- * Forgets a dead instance once its workspaces are swept, unless its
- * heartbeat came back.
- *
- * KEYS: heartbeat, the instance's workspace set, the instances set.
- * ARGV: instance id.
- */
-export const forgetInstanceScript = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-    return 0
-end
-redis.call('DEL', KEYS[2])
-redis.call('SREM', KEYS[3], ARGV[1])
-return 1
 `);

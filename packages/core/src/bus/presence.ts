@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 
 import type { EventBus } from './event-bus.js';
 import { presenceKeys } from './keys.js';
-import { adjustScript, forgetInstanceScript, sweepWorkspaceScript } from './presence-scripts.js';
+import { adjustScript, sweepWorkspaceScript } from './presence-scripts.js';
 
 /** Options of a {@link Presence}. */
 export interface PresenceOptions {
@@ -48,8 +48,11 @@ interface LocalUser {
  */
 export class Presence {
     private readonly bus: EventBus;
-    private readonly redis: Redis;
+    private readonly redis: RedisClient;
     private readonly instanceId: string;
+    /** This life's member id (see the class comment). */
+    private member: string;
+    private lives = 0;
     private readonly keys: ReturnType<typeof presenceKeys>;
     private readonly heartbeatTtlMs: number;
     private readonly heartbeatIntervalMs: number;
@@ -66,6 +69,8 @@ export class Presence {
         if (this.instanceId.includes('|')) {
             throw new TypeError('instanceId must not contain "|" when used for presence');
         }
+
+        this.member = `${this.instanceId}.0`;
 
         this.keys = presenceKeys(options.bus.prefix);
         this.heartbeatTtlMs = options.heartbeatTtlMs ?? 10_000;
@@ -192,40 +197,38 @@ export class Presence {
         }
 
         let forgotten = 0;
-        for (const instanceId of await this.redis.smembers(this.keys.instances)) {
-            if (instanceId !== this.instanceId && !await this.redis.exists(this.keys.heartbeat(instanceId))) {
-                forgotten += await this.sweepInstance(instanceId);
+        for (const member of await this.redis.smembers(this.keys.instances)) {
+            if (member !== this.member && !await this.redis.exists(this.keys.heartbeat(member))) {
+                await this.sweepMember(member);
+                forgotten++;
             }
         }
 
         return forgotten;
     }
 
-    private async sweepInstance(instanceId: string): Promise<number> {
-        const heartbeat = this.keys.heartbeat(instanceId);
-        for (const workspace of await this.redis.smembers(this.keys.instanceWorkspaces(instanceId))) {
+    // A member whose heartbeat lapsed never renews it (its instance registers anew), so no race with it.
+    private async sweepMember(member: string): Promise<void> {
+        const workspaces = this.keys.instanceWorkspaces(member);
+        for (const workspace of await this.redis.smembers(workspaces)) {
             const workspaceId = Number(workspace);
             const left = await sweepWorkspaceScript.run(
                 this.redis,
-                [this.keys.connections(workspaceId), this.keys.totals(workspaceId), this.keys.users(workspaceId), heartbeat],
-                [`${instanceId}|`]
-            ) as string[] | null;
-            if (left === null) {
-                return 0;
-            }
-
+                [this.keys.connections(workspaceId), this.keys.totals(workspaceId), this.keys.users(workspaceId)],
+                [`${member}|`]
+            ) as string[];
             for (let i = 0; i < left.length; i += 2) {
                 const userId = Number(left[i]);
                 await this.announce(workspaceId, 'presence.leave', { user_id: userId, user: parseUser(left[i + 1])?.user ?? '' }, 0);
             }
         }
 
-        const keys = [heartbeat, this.keys.instanceWorkspaces(instanceId), this.keys.instances];
-        return Number(await forgetInstanceScript.run(this.redis, keys, [instanceId]));
+        await this.redis.del(workspaces);
+        await this.redis.srem(this.keys.instances, member);
     }
 
     private async heartbeat(): Promise<void> {
-        const renewed = await this.redis.set(this.keys.heartbeat(this.instanceId), '1', 'PX', this.heartbeatTtlMs, 'XX');
+        const renewed = await this.redis.set(this.keys.heartbeat(this.member), '1', 'PX', this.heartbeatTtlMs, 'XX');
         if (renewed === null) {
             // We were taken for dead (a long pause) or Redis lost our keys: count our connections again.
             await this.register();
@@ -238,11 +241,11 @@ export class Presence {
         }
     }
 
+    // Each registration is a new life; listed before its heartbeat, so a crash in between leaves nothing unswept.
     private async register(): Promise<void> {
-        await this.redis.multi()
-            .set(this.keys.heartbeat(this.instanceId), '1', 'PX', this.heartbeatTtlMs)
-            .sadd(this.keys.instances, this.instanceId)
-            .exec();
+        this.member = `${this.instanceId}.${this.lives++}`;
+        await this.redis.sadd(this.keys.instances, this.member);
+        await this.redis.set(this.keys.heartbeat(this.member), '1', 'PX', this.heartbeatTtlMs);
         for (const [workspaceId, users] of this.local) {
             for (const [userId, { user }] of users) {
                 await this.sync(workspaceId, { user_id: userId, user });
@@ -279,17 +282,16 @@ export class Presence {
     }
 
     private async adjust(workspaceId: number, who: PresenceUser, mode: 'add' | 'set', n: number): Promise<[number, number]> {
-        const keys = [
-            this.keys.connections(workspaceId),
-            this.keys.totals(workspaceId),
-            this.keys.users(workspaceId),
-            this.keys.instanceWorkspaces(this.instanceId)
-        ];
+        const keys = [this.keys.connections(workspaceId), this.keys.totals(workspaceId), this.keys.users(workspaceId)];
         const user = JSON.stringify({ user: who.user, since: new Date().toISOString() });
-        const empty = this.local.has(workspaceId) ? '0' : '1';
-        const reply = await adjustScript.run(this.redis, keys, [
-            `${this.instanceId}|${who.user_id}`, who.user_id, mode, n, user, workspaceId, empty
-        ]) as [number, number];
+        // The member's set of workspaces (another slot on a cluster) is written in the same tick as the
+        // counts, and lists the workspace before the first count and until after the last.
+        const workspaces = this.keys.instanceWorkspaces(this.member);
+        const empty = !this.local.has(workspaceId);
+        const listed = empty ? undefined : this.redis.sadd(workspaces, workspaceId);
+        const adjusted = adjustScript.run(this.redis, keys, [`${this.member}|${who.user_id}`, who.user_id, mode, n, user]);
+        const unlisted = empty ? this.redis.srem(workspaces, workspaceId) : undefined;
+        const [reply] = await Promise.all([adjusted, listed, unlisted]) as [[number, number], unknown, unknown];
         return [Number(reply[0]), Number(reply[1])];
     }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 import type { EventEnvelope } from '@collab/protocol';
 
 import { type busKeys } from './keys.js';
@@ -14,7 +14,7 @@ export function newEpoch(): string {
 
 /** Where a stream read goes and whether it may create the epoch. */
 export interface ReadRequest {
-    redis: Redis;
+    redis: RedisClient;
     keys: ReturnType<typeof busKeys>;
     workspaceId: number;
     after: number;

@@ -1,12 +1,13 @@
-import type { Redis } from 'ioredis';
 import type { EventEnvelope } from '@collab/protocol';
+
+import type { RedisClient } from '../redis/client.js';
 
 /** Options of an `EventBus`. */
 export interface EventBusOptions {
     /** Connection for commands (publish scripts, history reads). */
-    redis: Redis;
+    redis: RedisClient;
     /** A dedicated connection the bus puts in pub/sub mode; not usable for commands afterwards. */
-    subscriber: Redis;
+    subscriber: RedisClient;
     /** Prefix of every key and channel, e.g. `collab:`. */
     prefix: string;
     /** Unique per process; tags this instance's messages so it can ignore their echo. */

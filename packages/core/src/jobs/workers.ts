@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/client.js';
 
 import { jobKeys, type WorkerAdvert } from './keys.js';
 
@@ -9,7 +9,7 @@ export const WORKER_TTL_MS = 15_000;
 export const WORKER_HEARTBEAT_MS = 5_000;
 
 /** Writes (or renews) a worker's advert with a TTL. */
-export async function advertiseWorker(redis: Redis, prefix: string, advert: WorkerAdvert, ttlMs = WORKER_TTL_MS): Promise<void> {
+export async function advertiseWorker(redis: RedisClient, prefix: string, advert: WorkerAdvert, ttlMs = WORKER_TTL_MS): Promise<void> {
     const keys = jobKeys(prefix);
     await redis.multi()
         .set(keys.worker(advert.id), JSON.stringify(advert), 'PX', ttlMs)
@@ -18,13 +18,13 @@ export async function advertiseWorker(redis: Redis, prefix: string, advert: Work
 }
 
 /** Removes a worker's advert at once (clean shutdown). */
-export async function withdrawWorker(redis: Redis, prefix: string, workerId: string): Promise<void> {
+export async function withdrawWorker(redis: RedisClient, prefix: string, workerId: string): Promise<void> {
     const keys = jobKeys(prefix);
     await redis.multi().del(keys.worker(workerId)).srem(keys.workers, workerId).exec();
 }
 
 /** The adverts of live workers; forgets workers whose advert expired. */
-export async function readWorkers(redis: Redis, prefix: string): Promise<WorkerAdvert[]> {
+export async function readWorkers(redis: RedisClient, prefix: string): Promise<WorkerAdvert[]> {
     const keys = jobKeys(prefix);
     const ids = await redis.smembers(keys.workers);
     if (ids.length === 0) {

@@ -1,6 +1,5 @@
 import Boom from '@hapi/boom';
-import { languagesOf, readWorkers, type LiveLanguage } from '@collab/core';
-import type { Redis } from 'ioredis';
+import { languagesOf, readWorkers, type LiveLanguage, type RedisClient } from '@collab/core';
 
 /**
  * The languages live workers advertise in Redis, cached for a second so a
@@ -11,7 +10,7 @@ export class LanguageCache {
     #known: LiveLanguage[] | undefined;
     #readAt = 0;
 
-    constructor(private readonly redis: Redis, private readonly prefix: string, private readonly ttlMs = 1000) {}
+    constructor(private readonly redis: RedisClient, private readonly prefix: string, private readonly ttlMs = 1000) {}
 
     /** Reads the adverts now; 503 when Redis does not answer. */
     async fresh(): Promise<LiveLanguage[]> {

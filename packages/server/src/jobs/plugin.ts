@@ -1,7 +1,6 @@
 import type { Plugin } from '@hapi/hapi';
-import { JOB_QUEUE_NAME, jobKeys } from '@collab/core';
+import { closeRedis, createRedis, isClusterMode, JOB_QUEUE_NAME, jobKeys, PubSub } from '@collab/core';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 
 import { LanguageCache } from './languages.js';
 import { JobProducer } from './producer.js';
@@ -29,6 +28,7 @@ declare module '@hapi/hapi' {
  * nes is registered (by `collab-realtime`, before this plugin). `job.*`
  * workspace events go through `server.app.bus`. Opens two Redis connections
  * (the queue's and the relay's subscriber) and closes them after the server stopped.
+ * On a Redis Cluster the queue lives under a hash-tagged prefix ({@link jobKeys}).
  */
 export const jobsPlugin: Plugin<void> = {
     name: 'collab-jobs',
@@ -38,14 +38,16 @@ export const jobsPlugin: Plugin<void> = {
         const { config, logger } = server.app;
         const prefix = config.redisPrefix;
         // Fail fast while Redis is down: the row stays queued and the reconciler enqueues it.
-        const queue = new Queue(JOB_QUEUE_NAME, { connection: { url: config.redisUrl, enableOfflineQueue: false }, prefix: jobKeys(prefix).bullPrefix });
+        const connection = createRedis(config, { enableOfflineQueue: false });
+        connection.on('error', (err: Error) => logger.debug({ err: err.message }, 'job queue connection error'));
+        const queue = new Queue(JOB_QUEUE_NAME, { connection, prefix: jobKeys(prefix, isClusterMode(config)).bullPrefix });
         queue.on('error', (err: Error) => logger.debug({ err: err.message }, 'job queue connection error'));
-        const subscriber = new Redis(config.redisUrl, { lazyConnect: true });
+        const subscriber = createRedis(config, { lazyConnect: true });
         subscriber.on('error', (err: Error) => logger.debug({ err: err.message }, 'job relay connection error'));
         const api: JobsPluginApi = {
             producer: new JobProducer(queue, logger),
             languages: new LanguageCache(server.app.redis, prefix),
-            relay: new JobRelay(subscriber, prefix)
+            relay: new JobRelay(new PubSub('shard', server.app.redis, subscriber), prefix)
         };
         // One key at a time: expose(object) deep-clones, which would strip the instances' private fields.
         for (const [key, value] of Object.entries(api)) {
@@ -59,12 +61,7 @@ export const jobsPlugin: Plugin<void> = {
         server.ext('onPostStop', async () => {
             api.relay.close();
             await queue.close().catch(() => undefined);
-            if (subscriber.status === 'wait') {
-                subscriber.disconnect();
-            }
-            else {
-                await subscriber.quit().catch(() => subscriber.disconnect());
-            }
+            await Promise.all([connection, subscriber].map(closeRedis));
         });
     }
 };

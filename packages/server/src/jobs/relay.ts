@@ -1,10 +1,9 @@
 import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import type { Nes } from '@hapi/nes';
-import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { JOB_ID_PATTERN, type JobUpdate } from '@collab/protocol';
-import { Job, jobKeys, parseJobUpdate } from '@collab/core';
+import { Job, jobKeys, parseJobUpdate, type PubSub } from '@collab/core';
 
 import type { Connection, JobSubscription } from '../realtime/connection.js';
 import { pubPrefix, serverMessage } from '../realtime/frames.js';
@@ -14,11 +13,13 @@ export type JobUpdateListener = (update: JobUpdate, json: string) => void;
 
 /**
  * Fans a job's Redis update channel out to local listeners: one SUBSCRIBE
- * per job that has listeners on this instance, dropped with the last one.
- * `subscriber` is a connection in pub/sub mode, never quit here.
+ * (SSUBSCRIBE on a cluster) per job that has listeners on this instance,
+ * dropped with the last one. `channels` (shard scope) holds a connection in
+ * pub/sub mode, never quit here.
  */
 export class JobRelay {
-    readonly #subscriber: Redis;
+    readonly #channels: PubSub;
+    readonly #stopListening: () => void;
     readonly #keys: ReturnType<typeof jobKeys>;
     readonly #listeners = new Map<string, Set<JobUpdateListener>>();
     readonly #onError: (err: Error) => void;
@@ -44,11 +45,16 @@ export class JobRelay {
         }
     };
 
-    constructor(subscriber: Redis, prefix: string, onError: (err: Error) => void = (err) => process.emitWarning(err)) {
-        this.#subscriber = subscriber;
+    constructor(channels: PubSub, prefix: string, onError: (err: Error) => void = (err) => process.emitWarning(err)) {
+        this.#channels = channels;
         this.#keys = jobKeys(prefix);
         this.#onError = onError;
-        subscriber.on('message', this.#onMessage);
+        this.#stopListening = channels.onMessage(this.#onMessage);
+    }
+
+    /** Sends an update to the job's listeners on every instance. */
+    async publish(update: JobUpdate): Promise<void> {
+        await this.#channels.publish(this.#keys.updates(update.job_id), JSON.stringify(update));
     }
 
     /** Jobs with local listeners (tests check that none is left behind). */
@@ -84,11 +90,11 @@ export class JobRelay {
             }
 
             this.#listeners.delete(jobId);
-            this.#subscriber.unsubscribe(channel).catch(() => undefined);
+            this.#channels.unsubscribe(channel).catch(() => undefined);
         };
 
         try {
-            await this.#subscriber.subscribe(channel);
+            await this.#channels.subscribe(channel);
         }
         catch (err) {
             stop();
@@ -100,7 +106,7 @@ export class JobRelay {
 
     /** Drops every listener and stops reading the connection. */
     close(): void {
-        this.#subscriber.off('message', this.#onMessage);
+        this.#stopListening();
         this.#listeners.clear();
     }
 }

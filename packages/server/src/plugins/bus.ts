@@ -1,6 +1,5 @@
 import type { Plugin } from '@hapi/hapi';
-import { DocChannels, EventBus, Presence } from '@collab/core';
-import { Redis } from 'ioredis';
+import { closeRedis, createRedis, DocChannels, EventBus, Presence } from '@collab/core';
 
 /** Options of the `collab-bus` plugin. */
 export interface BusPluginOptions {
@@ -9,15 +8,6 @@ export interface BusPluginOptions {
 }
 
 const RETRY_MS = 2_000;
-
-async function close(connection: Redis): Promise<void> {
-    if (connection.status !== 'ready') {
-        connection.disconnect();
-        return;
-    }
-
-    await connection.quit().catch(() => connection.disconnect());
-}
 
 /**
  * The workspace event bus, presence and document channels of this server
@@ -34,8 +24,8 @@ export const busPlugin: Plugin<BusPluginOptions> = {
     register: (server, options) => {
         const { config, logger, instanceId } = server.app;
         const ttl = options.presenceTtlMs ?? 10_000;
-        const redis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 });
-        const subscriber = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: null });
+        const redis = createRedis(config, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+        const subscriber = createRedis(config, { lazyConnect: true, maxRetriesPerRequest: null });
         const outage = new Set<string>();
         for (const [name, connection] of [['commands', redis], ['subscriber', subscriber]] as const) {
             connection.on('error', (err: Error) => {
@@ -94,7 +84,7 @@ export const busPlugin: Plugin<BusPluginOptions> = {
                 await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
             }
 
-            await Promise.all([redis, subscriber].map(close));
+            await Promise.all([redis, subscriber].map(closeRedis));
         });
     }
 };

@@ -1,5 +1,4 @@
-import { LuaScript } from '@collab/core';
-import type { Redis } from 'ioredis';
+import { LuaScript, type RedisClient } from '@collab/core';
 
 // One round trip, atomic: concurrent hits on any number of instances each get their own count.
 // The PTTL check (rather than PEXPIRE NX) also works on Redis < 7 and repairs a key left without expiry.
@@ -29,12 +28,12 @@ export interface WindowHit {
  * change between answering and not answering, not every error.
  */
 export class FixedWindowCounter {
-    readonly #client: Redis;
+    readonly #client: RedisClient;
     readonly #windowMs: number;
     readonly #onHealth: (healthy: boolean, err?: Error) => void;
     #healthy = true;
 
-    constructor(client: Redis, windowMs: number, onHealth: (healthy: boolean, err?: Error) => void = () => {}) {
+    constructor(client: RedisClient, windowMs: number, onHealth: (healthy: boolean, err?: Error) => void = () => {}) {
         this.#client = client;
         this.#windowMs = windowMs;
         this.#onHealth = onHealth;

@@ -1,5 +1,6 @@
 import Boom from '@hapi/boom';
 import type { Plugin, Request, RequestRoute, ResponseObject } from '@hapi/hapi';
+import { createRedis } from '@collab/core';
 
 import { FixedWindowCounter } from './rate-limit-window.js';
 
@@ -58,7 +59,8 @@ function userId(request: Request): string | undefined {
  * adds `Retry-After` (seconds). When Redis does not answer, requests are not
  * limited (fail open): an outage of the counters must not take the API down.
  * The limits come back with Redis.
- * The client address is the socket's: behind a proxy every client shares its address.
+ * The client address is the socket's, or from `X-Forwarded-For` when the socket is a
+ * trusted proxy (`TRUSTED_PROXIES`, see ClientAddresses).
  */
 export const rateLimitPlugin: Plugin<void> = {
     name: 'collab-rate-limit',
@@ -66,7 +68,7 @@ export const rateLimitPlugin: Plugin<void> = {
     register: (server) => {
         const { config, logger } = server.app;
         // Auto-pipelining sends the counts of concurrent requests in one write: one round trip for many requests.
-        const client = server.app.redis.duplicate({
+        const client = createRedis(config, {
             keyPrefix: `${config.redisPrefix}rate:`,
             lazyConnect: true,
             enableOfflineQueue: false,
@@ -103,7 +105,7 @@ export const rateLimitPlugin: Plugin<void> = {
 
         server.ext('onPreAuth', async (request, h) => {
             if (request.route.settings.plugins?.collab?.rateLimit === 'auth' && !unlimited(request.route)) {
-                await count(request, `auth:${request.info.remoteAddress}`, config.rateLimit.auth, 'Too many attempts: try again later');
+                await count(request, `auth:${server.app.clientAddresses.of(request.raw.req)}`, config.rateLimit.auth, 'Too many attempts: try again later');
             }
 
             return h.continue;
@@ -116,7 +118,7 @@ export const rateLimitPlugin: Plugin<void> = {
 
             const user = userId(request);
             if (user === undefined) {
-                await count(request, `ip:${request.info.remoteAddress}`, config.rateLimit.ip, 'Rate limit exceeded');
+                await count(request, `ip:${server.app.clientAddresses.of(request.raw.req)}`, config.rateLimit.ip, 'Rate limit exceeded');
             }
             else {
                 await count(request, `user:${user}`, config.rateLimit.user, 'Rate limit exceeded');

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import type { WebSocket } from 'ws';
@@ -12,11 +11,6 @@ export interface Refusal {
 }
 
 const TERMINATE_AFTER_MS = 2_000;
-
-/** The remote address of an upgrade request, the key of the per-IP cap. */
-export function remoteIp(req: IncomingMessage): string {
-    return req.socket.remoteAddress ?? '';
-}
 
 /**
  * Who may hold a socket. `WS_MAX_CONNECTIONS` places are for authenticated

@@ -3,10 +3,11 @@ import type { Server } from '@hapi/hapi';
 const INTERVAL_MS = 3_000;
 const TTL_MS = 10_000;
 
+// One hash tag, so the set and the counts are written and read in one command on a cluster too.
 function keys(prefix: string) {
     return {
-        instances: `${prefix}realtime:instances`,
-        count: (instanceId: string) => `${prefix}realtime:sockets:${instanceId}`
+        instances: `${prefix}realtime:{sockets}`,
+        count: (instanceId: string) => `${prefix}realtime:{sockets}:${instanceId}`
     };
 }
 

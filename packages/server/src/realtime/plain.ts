@@ -11,7 +11,7 @@ import { workspaceAccess } from '../access.js';
 import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
 import { activeUser } from './access.js';
-import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
+import { refuseUpgrade, type Admission } from './admission.js';
 import type { Subscription } from './connection.js';
 import type { Hub } from './hub.js';
 import { PlainConnection, type PlainHandlers } from './plain-connection.js';
@@ -160,7 +160,7 @@ export class PlainEndpoint {
             return;
         }
 
-        const ip = remoteIp(req);
+        const ip = this.server.app.clientAddresses.of(req);
         const refusal = this.admission.refusal(ip);
         if (refusal) {
             refuseUpgrade(socket, refusal.status, refusal.reason);

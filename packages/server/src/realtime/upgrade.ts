@@ -5,7 +5,7 @@ import type { Server } from '@hapi/hapi';
 import { CloseCode } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
-import { refuseUpgrade, remoteIp, type Admission } from './admission.js';
+import { refuseUpgrade, type Admission } from './admission.js';
 import type { NesServerInternals } from './nes-internals.js';
 import { docTarget, type DocEndpoint } from './doc-endpoint.js';
 import { plainTarget, type PlainEndpoint } from './plain.js';
@@ -38,7 +38,8 @@ export interface UpgradeOptions {
 export function takeOverUpgrades(server: Server, options: UpgradeOptions): void {
     const { plain, docs, nes, admission, settings } = options;
     const listener = server.listener;
-    nes.wss.on('connection', (ws, req) => admission.admit(ws, remoteIp(req)));
+    const clientOf = (req: IncomingMessage) => server.app.clientAddresses.of(req);
+    nes.wss.on('connection', (ws, req) => admission.admit(ws, clientOf(req)));
 
     listener.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         socket.on('error', () => undefined);
@@ -69,7 +70,7 @@ export function takeOverUpgrades(server: Server, options: UpgradeOptions): void 
 
         const target = plainTarget(req.url);
         if (!target) {
-            const refusal = admission.full() ? { status: 503 as const, reason: 'server at capacity: reconnect later' } : admission.reserve(remoteIp(req));
+            const refusal = admission.full() ? { status: 503 as const, reason: 'server at capacity: reconnect later' } : admission.reserve(clientOf(req));
             if (refusal) {
                 refuseUpgrade(socket, refusal.status, refusal.reason);
                 return;
