@@ -15,9 +15,17 @@ export class MalformedMessage extends Error {}
 export type ClientMessage =
     | { type: 'step1'; stateVector: Uint8Array }
     | { type: 'update'; update: Uint8Array }
-    | { type: 'awareness'; update: Uint8Array }
+    | { type: 'awareness'; entries: AwarenessEntry[] }
     | { type: 'queryAwareness' }
     | { type: 'auth' };
+
+/** One client's entry in an awareness update: its clock and its JSON state (`removed` when the state is null). */
+export interface AwarenessEntry {
+    client: number;
+    clock: number;
+    state: string;
+    removed: boolean;
+}
 
 /** Awareness entries one message may carry (providers echo every state they learn, so a message can name every editor). */
 const MAX_AWARENESS_ENTRIES = 1024;
@@ -42,9 +50,7 @@ export function decodeClientMessage(data: Uint8Array): ClientMessage {
             }
         }
         else if (type === DocMessage.awareness) {
-            const update = decoding.readVarUint8Array(decoder);
-            checkAwareness(update);
-            message = { type: 'awareness', update };
+            message = { type: 'awareness', entries: decodeAwareness(decoding.readVarUint8Array(decoder), MAX_AWARENESS_ENTRIES) };
         }
         else if (type === DocMessage.queryAwareness) {
             message = { type: 'queryAwareness' };
@@ -64,24 +70,44 @@ export function decodeClientMessage(data: Uint8Array): ClientMessage {
     }
 }
 
-// An awareness update: count, then per client its id, clock and JSON state.
-function checkAwareness(update: Uint8Array): void {
-    const decoder = decoding.createDecoder(update);
-    const count = decoding.readVarUint(decoder);
-    if (count > MAX_AWARENESS_ENTRIES) {
-        throw new MalformedMessage(`an awareness update carries at most ${MAX_AWARENESS_ENTRIES} clients`);
-    }
-
-    for (let i = 0; i < count; i++) {
-        decoding.readVarUint(decoder);
-        decoding.readVarUint(decoder);
-        const state = decoding.readVarString(decoder);
-        if (state.length > MAX_PAYLOAD_BYTES) {
-            throw new MalformedMessage(`an awareness state is at most ${MAX_PAYLOAD_BYTES} bytes`);
+/** The entries of an awareness update (count, then per client its id, clock and JSON state); throws {@link MalformedMessage}. */
+export function decodeAwareness(update: Uint8Array, maxEntries = Infinity): AwarenessEntry[] {
+    try {
+        const decoder = decoding.createDecoder(update);
+        const count = decoding.readVarUint(decoder);
+        if (count > maxEntries) {
+            throw new MalformedMessage(`an awareness update carries at most ${maxEntries} clients`);
         }
 
-        JSON.parse(state);
+        const entries: AwarenessEntry[] = [];
+        for (let i = 0; i < count; i++) {
+            const client = decoding.readVarUint(decoder);
+            const clock = decoding.readVarUint(decoder);
+            const state = decoding.readVarString(decoder);
+            if (state.length > MAX_PAYLOAD_BYTES) {
+                throw new MalformedMessage(`an awareness state is at most ${MAX_PAYLOAD_BYTES} bytes`);
+            }
+
+            entries.push({ client, clock, state, removed: JSON.parse(state) === null });
+        }
+
+        return entries;
     }
+    catch (err) {
+        throw err instanceof MalformedMessage ? err : new MalformedMessage(`malformed awareness update: ${(err as Error).message}`);
+    }
+}
+
+/** An awareness update of the given entries, as {@link decodeAwareness} read them. */
+export function encodeAwareness(entries: AwarenessEntry[]): Uint8Array {
+    return encode((encoder) => {
+        encoding.writeVarUint(encoder, entries.length);
+        for (const { client, clock, state } of entries) {
+            encoding.writeVarUint(encoder, client);
+            encoding.writeVarUint(encoder, clock);
+            encoding.writeVarString(encoder, state);
+        }
+    });
 }
 
 function encode(write: (encoder: encoding.Encoder) => void): Uint8Array {

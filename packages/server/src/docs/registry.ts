@@ -172,7 +172,7 @@ export class DocRegistry {
             return false;
         }
 
-        this.entries.get(docId(key))?.loading.then((doc) => doc.deleted(), () => undefined);
+        this.entries.get(docId(key))?.loading.then((doc) => doc.deleted(), () => undefined).catch(onError);
         // Should this publish fail, the others learn it at their next edit: its append finds the state gone.
         await channels.publish(key.workspaceId, key.path, encodeRelay({ type: 'deleted', from: instanceId })).catch(onError);
         return true;
@@ -234,6 +234,7 @@ export class DocRegistry {
             this.entries.delete(docId(entry.key));
         }
 
+        clearTimeout(entry.timer);
         entry.unsubscribe?.();
         entry.unsubscribe = undefined;
         entry.doc?.destroy();

@@ -1,5 +1,5 @@
 import { DOC_DENIED_TOO_LARGE, DOC_DENIED_VIEWER, DocSyncStep } from '@collab/protocol';
-import { applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
 import { awarenessMessage, decodeClientMessage, deniedMessage, MalformedMessage, syncMessage, type Editor } from './messages.js';
@@ -53,7 +53,7 @@ export class DocSession implements DocMember {
             this.update(message.update);
         }
         else if (message.type === 'awareness') {
-            valid(() => applyAwarenessUpdate(this.doc.awareness, message.update, this));
+            this.doc.applyAwareness(this, message.entries);
         }
         else if (message.type === 'queryAwareness') {
             this.sendAwareness();

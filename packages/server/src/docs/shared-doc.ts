@@ -3,7 +3,7 @@ import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwareness
 import * as Y from 'yjs';
 
 import { FileMirror, type MirrorTiming, type MirrorWrite } from './file-mirror.js';
-import { awarenessMessage, decodeRelay, encodeRelay, syncMessage, type Editor, type RelayMessage } from './messages.js';
+import { awarenessMessage, decodeAwareness, decodeRelay, encodeAwareness, encodeRelay, syncMessage, type AwarenessEntry, type Editor, type RelayMessage } from './messages.js';
 import { DocDeleted, type DocKey, type DocStore } from './store.js';
 
 /** The transport side of one editor's socket. */
@@ -60,7 +60,10 @@ export class SharedDoc {
     readonly text: Y.Text;
     readonly awareness: Awareness;
     readonly mirror: FileMirror;
+    /** The local sockets, each with the awareness client IDs it owns. */
     private readonly members = new Map<DocMember, Set<number>>();
+    /** Owner of each awareness client ID a local socket introduced. */
+    private readonly owners = new Map<number, DocMember>();
     private pending: Promise<void> = Promise.resolve();
     private relayEditor: Editor | null = null;
     private appended = 0;
@@ -97,11 +100,49 @@ export class SharedDoc {
         this.members.set(member, new Set());
     }
 
-    /** A socket left: its editors' cursors are removed everywhere. */
+    /** A socket left: its editors' cursors are removed everywhere, and their client IDs are free again. */
     leave(member: DocMember): void {
-        const controlled = this.members.get(member);
-        if (controlled && this.members.delete(member) && controlled.size) {
-            removeAwarenessStates(this.awareness, [...controlled], member);
+        const owned = this.members.get(member);
+        if (!owned || !this.members.delete(member)) {
+            return;
+        }
+
+        for (const client of owned) {
+            this.owners.delete(client);
+        }
+
+        if (owned.size) {
+            removeAwarenessStates(this.awareness, [...owned], member);
+        }
+    }
+
+    /**
+     * Applies a socket's awareness update, but only the entries about
+     * client IDs the socket owns, or that nobody owns (here or, as far as
+     * this instance knows, on another instance): setting one makes it the
+     * socket's. Entries about other editors' IDs (a provider echoes every
+     * state it learns, or a client tries to move someone else's cursor) are
+     * neither applied nor relayed.
+     */
+    applyAwareness(member: DocMember, entries: AwarenessEntry[]): void {
+        const owned = this.members.get(member);
+        if (!owned) {
+            return;
+        }
+
+        const allowed = entries.filter(({ client }) => {
+            const owner = this.owners.get(client);
+            return owner ? owner === member : !this.awareness.states.has(client);
+        });
+        for (const { client, removed } of allowed) {
+            if (!removed) {
+                owned.add(client);
+                this.owners.set(client, member);
+            }
+        }
+
+        if (allowed.length) {
+            applyAwarenessUpdate(this.awareness, encodeAwareness(allowed), member);
         }
     }
 
@@ -204,7 +245,11 @@ export class SharedDoc {
             }
         }
         else if (message.type === 'awareness') {
-            applyAwarenessUpdate(this.awareness, message.update, RELAY);
+            // Another instance never changes the state of a client ID a socket here owns.
+            const entries = decodeAwareness(message.update).filter(({ client }) => !this.owners.has(client));
+            if (entries.length) {
+                applyAwarenessUpdate(this.awareness, encodeAwareness(entries), RELAY);
+            }
         }
         else if (message.type === 'query') {
             this.answer(message.stateVector, message.ask).catch(this.deps.onError);
@@ -335,17 +380,6 @@ export class SharedDoc {
     }
 
     private readonly onAwareness = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }, origin: unknown): void => {
-        const controlled = this.members.get(origin as DocMember);
-        if (controlled) {
-            for (const client of added) {
-                controlled.add(client);
-            }
-
-            for (const client of removed) {
-                controlled.delete(client);
-            }
-        }
-
         const update = encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed]);
         this.broadcast(awarenessMessage(update), null);
         if (origin !== RELAY) {
