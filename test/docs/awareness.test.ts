@@ -4,10 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as encoding from 'lib0/encoding';
 import { DocMessage } from '@collab/protocol';
 
-import { testConfig } from '../helpers/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { cleanRedis } from '../helpers/server.js';
-import { makeTeam, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
+import { startTwoInstances, until, type RealtimeServer, type Team, type TwoInstances } from '../realtime/helpers.js';
 import { openEditor, rawDocSocket, type Editor, type RawDocSocket } from './helpers.js';
 
 /** A hand-made awareness message: each entry a client ID, a clock and a state (null removes it). */
@@ -29,10 +26,10 @@ function awareness(entries: Array<[client: number, clock: number, state: unknown
 type State = { user?: { name?: string }; cursor?: { index?: number } } | undefined;
 
 describe('awareness: each editor owns its own cursor', () => {
-    let database: TestDatabase;
     let a: RealtimeServer;
     let b: RealtimeServer;
     let team: Team;
+    let instances: TwoInstances;
     const editors: Editor[] = [];
     const sockets: RawDocSocket[] = [];
     const open = (server: RealtimeServer, path: string, token: string, name: string) => {
@@ -46,17 +43,13 @@ describe('awareness: each editor owns its own cursor', () => {
     const named = (viewer: Editor, name: string) => [...viewer.provider.awareness.getStates().values()].some((state) => (state as State)?.user?.name === name);
 
     before(async () => {
-        database = await createTestDatabase();
-        const config = testConfig();
-        [a, b] = await Promise.all([startServer({ config, database }), startServer({ config, database })]);
-        team = await makeTeam(a);
+        instances = await startTwoInstances();
+        ({ a, b, team } = instances);
     });
     after(async () => {
         editors.forEach((editor) => editor.destroy());
         sockets.forEach((socket) => socket.ws.terminate());
-        await Promise.all([a.stop(), b.stop()]);
-        await cleanRedis(a.config.redisPrefix);
-        await database.drop();
+        await instances.stop();
     });
 
     for (const where of ['the same instance', 'another instance'] as const) {

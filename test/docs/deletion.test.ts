@@ -5,10 +5,8 @@ import { CloseCode } from '@collab/protocol';
 
 import { docFiles } from '../../packages/server/src/docs/files.js';
 import { DocStore } from '../../packages/server/src/docs/store.js';
-import { testConfig } from '../helpers/config.js';
-import { createTestDatabase, onPglite, type TestDatabase } from '../helpers/database.js';
-import { cleanRedis } from '../helpers/server.js';
-import { makeTeam, sleep, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
+import { onPglite, type TestDatabase } from '../helpers/database.js';
+import { sleep, startTwoInstances, until, type RealtimeServer, type Team, type TwoInstances } from '../realtime/helpers.js';
 import { openEditor, type Editor } from './helpers.js';
 
 describe('deleting a file that has a document', () => {
@@ -16,6 +14,7 @@ describe('deleting a file that has a document', () => {
     let a: RealtimeServer;
     let b: RealtimeServer;
     let team: Team;
+    let instances: TwoInstances;
     const editors: Editor[] = [];
     const open = (server: RealtimeServer, path: string) => {
         const editor = openEditor(server.port, team.workspaceId, path, team.owner.access);
@@ -31,16 +30,12 @@ describe('deleting a file that has a document', () => {
     };
 
     before(async () => {
-        database = await createTestDatabase();
-        const config = testConfig();
-        [a, b] = await Promise.all([startServer({ config, database }), startServer({ config, database })]);
-        team = await makeTeam(a);
+        instances = await startTwoInstances();
+        ({ database, a, b, team } = instances);
     });
     after(async () => {
         editors.forEach((editor) => editor.destroy());
-        await Promise.all([a.stop(), b.stop()]);
-        await cleanRedis(a.config.redisPrefix);
-        await database.drop();
+        await instances.stop();
     });
 
     it('closes the editors on every instance with 4410, removes the stored state, and a file created later at that path opens with its own content', async () => {

@@ -3,10 +3,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { Redis } from 'ioredis';
 
-import { testConfig, REDIS_URL } from '../helpers/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { cleanRedis } from '../helpers/server.js';
-import { makeTeam, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
+import { REDIS_URL } from '../helpers/config.js';
+import { startTwoInstances, until, type RealtimeServer, type Team, type TwoInstances } from '../realtime/helpers.js';
 import { openEditor, type Editor } from './helpers.js';
 
 /** A metric's value in a server's `/metrics`. */
@@ -17,10 +15,10 @@ async function metric(server: RealtimeServer, name: string): Promise<number> {
 }
 
 describe('documents across two instances on one Redis', () => {
-    let database: TestDatabase;
     let a: RealtimeServer;
     let b: RealtimeServer;
     let team: Team;
+    let instances: TwoInstances;
     const editors: Editor[] = [];
     const open = (server: RealtimeServer, path: string, token: string) => {
         const editor = openEditor(server.port, team.workspaceId, path, token);
@@ -29,17 +27,12 @@ describe('documents across two instances on one Redis', () => {
     };
 
     before(async () => {
-        database = await createTestDatabase();
-        const config = testConfig();
-        const docs = { idleMs: 300, awarenessTimeoutMs: 3000 };
-        [a, b] = await Promise.all([startServer({ config, database, docs }), startServer({ config, database, docs })]);
-        team = await makeTeam(a);
+        instances = await startTwoInstances({ docs: { idleMs: 300, awarenessTimeoutMs: 3000 } });
+        ({ a, b, team } = instances);
     });
     after(async () => {
         editors.forEach((editor) => editor.destroy());
-        await Promise.all([a.stop(), b.stop()]);
-        await cleanRedis(a.config.redisPrefix);
-        await database.drop();
+        await instances.stop();
     });
 
     it('converges two editors typing at once on two instances, each seeing the other\'s cursor', async () => {

@@ -3,17 +3,14 @@ import { after, before, describe, it } from 'node:test';
 
 import Jwt from '@hapi/jwt';
 
-import { testConfig } from '../helpers/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { cleanRedis } from '../helpers/server.js';
-import { makeTeam, sleep, startServer, until, type RealtimeServer, type Team, type User } from '../realtime/helpers.js';
+import { sleep, startTwoInstances, until, type RealtimeServer, type Team, type TwoInstances, type User } from '../realtime/helpers.js';
 import { openEditor, type Editor } from './helpers.js';
 
 describe('roles on document sockets, live, across two instances', () => {
-    let database: TestDatabase;
     let a: RealtimeServer;
     let b: RealtimeServer;
     let team: Team;
+    let instances: TwoInstances;
     const editors: Editor[] = [];
     const open = (server: RealtimeServer, path: string, token: string) => {
         const editor = openEditor(server.port, team.workspaceId, path, token);
@@ -24,16 +21,12 @@ describe('roles on document sockets, live, across two instances', () => {
     const token = (user: User, ttlSec: number) => Jwt.token.generate({ sub: String(user.id), email: user.email, typ: 'access' }, { key: a.config.jwtSecret, algorithm: 'HS256' }, { ttlSec });
 
     before(async () => {
-        database = await createTestDatabase();
-        const config = testConfig();
-        [a, b] = await Promise.all([startServer({ config, database }), startServer({ config, database })]);
-        team = await makeTeam(a);
+        instances = await startTwoInstances();
+        ({ a, b, team } = instances);
     });
     after(async () => {
         editors.forEach((editor) => editor.destroy());
-        await Promise.all([a.stop(), b.stop()]);
-        await cleanRedis(a.config.redisPrefix);
-        await database.drop();
+        await instances.stop();
     });
 
     it('lets a viewer read, answers its update with "permission denied", and shows it to nobody', async () => {

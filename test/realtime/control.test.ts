@@ -3,15 +3,16 @@ import { after, before, describe, it } from 'node:test';
 
 import { socketCounts } from '../../packages/server/src/realtime/census.js';
 import { testConfig } from '../helpers/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { type TestDatabase } from '../helpers/database.js';
 import { cleanRedis } from '../helpers/server.js';
-import { makeTeam, nesConnection, nesSubscribe, plainClient, startServer, until, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { makeTeam, nesConnection, nesSubscribe, plainClient, startServer, startTwoInstances, until, type NesClientType, type PlainClient, type RealtimeServer, type Team, type TwoInstances } from './helpers.js';
 
 describe('control messages across two in-process instances', () => {
     let database: TestDatabase;
     let a: RealtimeServer;
     let b: RealtimeServer;
     let team: Team;
+    let instances: TwoInstances;
     const plains: PlainClient[] = [];
     const nes: NesClientType[] = [];
     const nesOn = async (port: number, token: string) => {
@@ -21,17 +22,13 @@ describe('control messages across two in-process instances', () => {
     };
 
     before(async () => {
-        database = await createTestDatabase();
-        const config = testConfig();
-        [a, b] = await Promise.all([startServer({ config, database }), startServer({ config, database })]);
-        team = await makeTeam(a);
+        instances = await startTwoInstances();
+        ({ database, a, b, team } = instances);
     });
     after(async () => {
         plains.forEach((client) => client.ws.terminate());
         await Promise.all(nes.map((client) => client.disconnect()));
-        await Promise.all([a.stop(), b.stop()]);
-        await cleanRedis(a.config.redisPrefix);
-        await database.drop();
+        await instances.stop();
     });
 
     it('closeUserSockets() closes a user\'s sockets of both transports on every instance with 4401', async () => {

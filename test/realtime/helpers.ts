@@ -4,8 +4,9 @@ import type { Config } from '@collab/core';
 import type { EventEnvelope } from '@collab/sdk';
 import WebSocket from 'ws';
 
-import type { TestDatabase } from '../helpers/database.js';
-import { startTestServer, type TestServerOptions, type TestUser } from '../helpers/server.js';
+import { testConfig } from '../helpers/config.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { cleanRedis, startTestServer, type TestServerOptions, type TestUser } from '../helpers/server.js';
 
 /** The nes client class, on `ws` (Node 20 has no global WebSocket). */
 export const Client = (NesClient as unknown as { Client: typeof NesClientClass }).Client;
@@ -36,6 +37,29 @@ export async function startServer(options: Omit<TestServerOptions, 'listen' | 's
     };
 
     return { server: base.server, config: base.config, database: base.database, port: base.server.info.port as number, http, user: base.user, stop: base.stop };
+}
+
+/** Two instances on one fresh database and one Redis prefix, with a {@link Team} made on the first. */
+export interface TwoInstances {
+    database: TestDatabase;
+    a: RealtimeServer;
+    b: RealtimeServer;
+    team: Team;
+    /** Stops both instances, then removes their Redis keys and the database. */
+    stop(): Promise<void>;
+}
+
+export async function startTwoInstances(options: Omit<TestServerOptions, 'listen' | 'stopTimeoutMs' | 'config' | 'database'> = {}): Promise<TwoInstances> {
+    const database = await createTestDatabase();
+    const config = testConfig();
+    const [a, b] = await Promise.all([startServer({ ...options, config, database }), startServer({ ...options, config, database })]);
+    const team = await makeTeam(a);
+    const stop = async () => {
+        await Promise.all([a.stop(), b.stop()]);
+        await cleanRedis(a.config.redisPrefix);
+        await database.drop();
+    };
+    return { database, a, b, team, stop };
 }
 
 /** A project with a workspace and one user of each role, plus an outsider. */
