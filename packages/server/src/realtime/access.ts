@@ -1,8 +1,76 @@
-import { User } from '@collab/core';
+import Boom from '@hapi/boom';
+import type { Server } from '@hapi/hapi';
+import { CloseCode, type Role } from '@collab/protocol';
+import { User, type Workspace } from '@collab/core';
 import type { Knex } from 'knex';
+
+import { workspaceAccess } from '../access.js';
+import { verifyToken, type AccessClaims } from '../auth/tokens.js';
+import type { AuthUser } from '../context.js';
+import type { Admission } from './admission.js';
+import type { Hub } from './hub.js';
 
 /** True when the user exists and is active (deactivated accounts get no socket, whatever their token says). */
 export async function activeUser(db: Knex, userId: number): Promise<boolean> {
     const row: unknown = await db(User.tableName).first('id').where({ id: userId, is_active: true });
     return row !== undefined;
+}
+
+/** Who opens a workspace socket: the user, the token's expiry, and their place in the workspace. */
+export interface SocketGrant {
+    user: AuthUser;
+    exp: number;
+    workspace: Workspace;
+    role: Role;
+}
+
+/** Why a socket is refused before its handshake: a close code and a reason. */
+export interface SocketRefusal {
+    code: number;
+    reason: string;
+}
+
+/** What limits a user's sockets on this instance. */
+export interface SocketLimits {
+    admission: Admission;
+    hub: Hub;
+    maxPerUser: number;
+}
+
+/**
+ * The checks every workspace socket passes before its handshake, on both
+ * endpoints that take a token in the URL: the access token, an active
+ * account, membership (4403 whether or not the workspace exists), room on
+ * this instance and under the user's own cap.
+ */
+export async function authorizeSocket(server: Server, token: string | null, workspaceId: number, limits: SocketLimits): Promise<SocketGrant | SocketRefusal> {
+    const claims = token ? verifyToken<AccessClaims>(server, token, 'access') : null;
+    if (!claims) {
+        return { code: CloseCode.unauthorized, reason: 'invalid or missing access token' };
+    }
+
+    const user: AuthUser = { id: Number(claims.sub), email: claims.email };
+    let access;
+    try {
+        const [found, active] = await Promise.all([workspaceAccess(server.app.db, workspaceId, user.id), activeUser(server.app.db, user.id)]);
+        if (!active) {
+            return { code: CloseCode.unauthorized, reason: 'account deactivated' };
+        }
+
+        access = found;
+    }
+    catch (err) {
+        const denied = Boom.isBoom(err) && err.output.statusCode === 404;
+        return denied ? { code: CloseCode.forbidden, reason: 'no access to this workspace' } : { code: CloseCode.internal, reason: 'internal error' };
+    }
+
+    if (limits.admission.full()) {
+        return { code: CloseCode.tryAgain, reason: 'server at capacity: reconnect later' };
+    }
+
+    if (limits.hub.connectionsOf(user.id).length >= limits.maxPerUser) {
+        return { code: CloseCode.tooMany, reason: 'too many connections for this user' };
+    }
+
+    return { user, exp: claims.exp, ...access };
 }

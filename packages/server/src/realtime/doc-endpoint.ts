@@ -1,21 +1,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, DOC_PATH_PREFIX, MAX_FRAME_BYTES, type Role } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
-import { workspaceAccess } from '../access.js';
-import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
 import type { DocRegistry } from '../docs/registry.js';
 import { DocSession } from '../docs/session.js';
 import type { SharedDoc } from '../docs/shared-doc.js';
 import type { DocKey } from '../docs/store.js';
 import { pathProblem } from '../files/limits.js';
-import { activeUser } from './access.js';
+import { authorizeSocket } from './access.js';
 import type { Admission } from './admission.js';
 import { DocConnection } from './doc-connection.js';
 import type { Subscription } from './connection.js';
@@ -81,41 +78,16 @@ export class DocEndpoint {
     /** Completes (or refuses) an upgrade the dispatcher matched with {@link docTarget}. */
     async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: DocTarget): Promise<void> {
         const refuse = (code: number, reason: string) => this.plain.refuse(req, socket, head, code, reason);
-        const claims = target.token ? verifyToken<AccessClaims>(this.server, target.token, 'access') : null;
-        if (!claims) {
-            return refuse(CloseCode.unauthorized, 'invalid or missing access token');
-        }
-
-        const user: AuthUser = { id: Number(claims.sub), email: claims.email };
-        let access;
-        try {
-            const [found, active] = await Promise.all([
-                workspaceAccess(this.server.app.db, target.workspaceId, user.id),
-                activeUser(this.server.app.db, user.id)
-            ]);
-            if (!active) {
-                return refuse(CloseCode.unauthorized, 'account deactivated');
-            }
-
-            access = found;
-        }
-        catch (err) {
-            const denied = Boom.isBoom(err) && err.output.statusCode === 404;
-            return refuse(denied ? CloseCode.forbidden : CloseCode.internal, denied ? 'no access to this workspace' : 'internal error');
+        const grant = await authorizeSocket(this.server, target.token, target.workspaceId, { admission: this.admission, hub: this.hub, maxPerUser: this.settings.maxPerUser });
+        if ('code' in grant) {
+            return refuse(grant.code, grant.reason);
         }
 
         if (target.path === null) {
             return refuse(CloseCode.badRequest, 'invalid file path');
         }
 
-        if (this.admission.full()) {
-            return refuse(CloseCode.tryAgain, 'server at capacity: reconnect later');
-        }
-
-        if (this.hub.connectionsOf(user.id).length >= this.settings.maxPerUser) {
-            return refuse(CloseCode.tooMany, 'too many connections for this user');
-        }
-
+        const { user, exp, workspace, role } = grant;
         const key: DocKey = { workspaceId: target.workspaceId, path: target.path };
         let doc;
         try {
@@ -148,7 +120,7 @@ export class DocEndpoint {
 
             attached = true;
             socket.off('close', letGo);
-            const connection = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, doc);
+            const connection = this.open(ws, user, exp, workspace.project_id, role, doc);
             try {
                 connection.attach(new DocSession(doc, connection, { editor: user, canWrite: () => connection.canWrite() }));
             }

@@ -7,10 +7,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, MAX_FRAME_BYTES } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
-import { workspaceAccess } from '../access.js';
 import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
-import { activeUser } from './access.js';
+import { activeUser, authorizeSocket } from './access.js';
 import { refuseUpgrade, type Admission } from './admission.js';
 import type { Subscription } from './connection.js';
 import type { Hub } from './hub.js';
@@ -103,43 +102,18 @@ export class PlainEndpoint {
 
     /** Completes (or refuses) an upgrade the dispatcher matched with {@link plainTarget}. */
     async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: PlainTarget): Promise<void> {
-        const claims = target.token ? verifyToken<AccessClaims>(this.server, target.token, 'access') : null;
-        if (!claims) {
-            return this.refuse(req, socket, head, CloseCode.unauthorized, 'invalid or missing access token');
-        }
-
-        const user: AuthUser = { id: Number(claims.sub), email: claims.email };
-        let access;
-        try {
-            const [found, active] = await Promise.all([
-                workspaceAccess(this.server.app.db, target.workspaceId, user.id),
-                activeUser(this.server.app.db, user.id)
-            ]);
-            if (!active) {
-                return this.refuse(req, socket, head, CloseCode.unauthorized, 'account deactivated');
-            }
-
-            access = found;
-        }
-        catch (err) {
-            const denied = Boom.isBoom(err) && err.output.statusCode === 404;
-            return this.refuse(req, socket, head, denied ? CloseCode.forbidden : CloseCode.internal, denied ? 'no access to this workspace' : 'internal error');
+        const grant = await authorizeSocket(this.server, target.token, target.workspaceId, { admission: this.admission, hub: this.hub, maxPerUser: this.settings.maxPerUser });
+        if ('code' in grant) {
+            return this.refuse(req, socket, head, grant.code, grant.reason);
         }
 
         if (socket.destroyed) {
             return;
         }
 
-        if (this.admission.full()) {
-            return this.refuse(req, socket, head, CloseCode.tryAgain, 'server at capacity: reconnect later');
-        }
-
-        if (this.hub.connectionsOf(user.id).length >= this.settings.maxPerUser) {
-            return this.refuse(req, socket, head, CloseCode.tooMany, 'too many connections for this user');
-        }
-
+        const { user, exp, workspace, role } = grant;
         this.wss.handleUpgrade(req, socket, head, (ws) => {
-            const sub = this.open(ws, user, claims.exp, access.workspace.project_id, access.role, target.workspaceId);
+            const sub = this.open(ws, user, exp, workspace.project_id, role, target.workspaceId);
             if (target.since !== undefined) {
                 this.hub.resume(sub, { after: target.since, epoch: target.epoch }).catch(() => {
                     sub.connection.close(CloseCode.tryAgain, 'event history unavailable: reconnect later');
