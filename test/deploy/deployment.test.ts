@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 import { CollabClient, type EventEnvelope } from '@collab/sdk';
-import { JOB_EVENTS, type Job } from '@collab/protocol';
+import { isTerminal, JOB_EVENTS, type Job } from '@collab/protocol';
 import WebSocket from 'ws';
 
 import { createRedis, jobKeys, loadConfig } from '@collab/core';
 
 import { presenceKeys } from '../../packages/core/src/bus/keys.js';
 import { createTestDatabase, onPglite, type TestDatabase } from '../helpers/database.js';
+import { assertNothingSkipped } from '../helpers/delivery.js';
 import { Nginx } from '../helpers/nginx.js';
 import { run, type Child } from '../helpers/process.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
@@ -25,27 +26,9 @@ chmodSync(privateTmp, 0o711);
 after(() => rmSync(privateTmp, { recursive: true, force: true }));
 
 const PRESENCE_TTL_MS = 3_000;
-const TERMINAL = new Set(['succeeded', 'failed', 'timeout', 'cancelled', 'error']);
 
 interface Frame extends EventEnvelope {
     payload: Record<string, unknown>;
-}
-
-/** Within an epoch the seqs a client received go up one at a time; an epoch never comes back. */
-function assertNothingSkipped(frames: readonly Frame[], who: string): void {
-    const epochs: string[] = [];
-    let last: Frame | undefined;
-    for (const frame of frames) {
-        if (!last || frame.epoch !== last.epoch) {
-            assert.ok(!epochs.includes(frame.epoch!), `${who}: epoch ${frame.epoch} came back`);
-            epochs.push(frame.epoch!);
-        }
-        else {
-            assert.equal(frame.seq, last.seq! + 1, `${who}: seq ${last.seq} then ${frame.seq} in epoch ${frame.epoch}`);
-        }
-
-        last = frame;
-    }
 }
 
 /**
@@ -258,7 +241,7 @@ describe('nginx in front of 3 instances and 2 workers on a 3-master Redis Cluste
         // Every job ends exactly once, on the surviving worker if its first one died.
         const rows = await until(async () => {
             const all = await Promise.all(jobs.map(async (id) => (await api('GET', `/api/jobs/${id}/`, owner.access)).body as Job));
-            return all.every((job) => TERMINAL.has(job.status)) && all;
+            return all.every((job) => isTerminal(job.status)) && all;
         }, 120_000, 'every job to end');
         for (const job of rows) {
             assert.equal(job.status, 'succeeded', JSON.stringify(job));

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { JOB_EVENTS, type Job } from '@collab/protocol';
+import { isTerminal, JOB_EVENTS, type Job } from '@collab/protocol';
 import { jobKeys, type Config } from '@collab/core';
 import { startWorker, type WorkerHandle } from '@collab/worker';
 
 import { busKeys } from '../../packages/core/src/bus/keys.js';
 import { testConfig } from '../helpers/config.js';
 import { createTestDatabase, onPglite, type TestDatabase } from '../helpers/database.js';
+import { assertNothingSkipped } from '../helpers/delivery.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import { cleanRedis } from '../helpers/server.js';
 import { makeTeam, nesClient, nesSubscribe, plainClient, startServer, until, type Frame, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
@@ -19,28 +20,6 @@ const privateTmp = mkdtempSync(join(tmpdir(), 'collab-failover-test-'));
 chmodSync(privateTmp, 0o711);
 process.env.TMPDIR = privateTmp;
 after(() => rmSync(privateTmp, { recursive: true, force: true }));
-
-const TERMINAL = new Set(['succeeded', 'failed', 'timeout', 'cancelled', 'error']);
-
-/**
- * What a subscriber received is trustworthy: epochs never come back, and
- * within an epoch the seqs go up one at a time (nothing skipped silently).
- */
-function assertNothingSkipped(frames: Frame[], who: string): void {
-    const epochs: string[] = [];
-    let last: Frame | undefined;
-    for (const frame of frames) {
-        if (!last || frame.epoch !== last.epoch) {
-            assert.ok(!epochs.includes(frame.epoch!), `${who}: epoch ${frame.epoch} came back`);
-            epochs.push(frame.epoch!);
-        }
-        else {
-            assert.equal(frame.seq, last.seq! + 1, `${who}: seq ${last.seq} then ${frame.seq} in epoch ${frame.epoch}`);
-        }
-
-        last = frame;
-    }
-}
 
 describe('a Redis Cluster master dies while servers, clients and a worker work', { skip: onPglite && 'needs PostgreSQL', timeout: 240_000 }, () => {
     let cluster: RedisCluster;
@@ -163,7 +142,7 @@ describe('a Redis Cluster master dies while servers, clients and a worker work',
         // Every job reaches exactly one terminal status, run once or retried, never lost.
         const rows = await until(async () => {
             const all = await Promise.all(jobs.map(async (id) => (await a.http('GET', `/api/jobs/${id}/`, team.owner.access)).result as Job));
-            return all.every((job) => TERMINAL.has(job.status)) && all;
+            return all.every((job) => isTerminal(job.status)) && all;
         }, 120_000, 'every job to end');
         for (const job of rows) {
             assert.equal(job.status, 'succeeded', JSON.stringify(job));
