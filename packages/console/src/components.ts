@@ -46,7 +46,7 @@ export function formFor(ctx: Context, options: FormOptions): HTMLFormElement {
         error.clear();
         options.onSubmit().then(() => {
             button.disabled = false;
-        }, (err: unknown) => {
+        }).catch((err: unknown) => {
             button.disabled = false;
             error.show(ctx.explain(err));
         });

@@ -13,7 +13,7 @@ export function membersSection(ctx: Context, project: Project): HTMLElement {
     const load = (): void => {
         ctx.session.client.members.list(project.id).toArray().then((members) => {
             replace(list, ...members.map((member) => memberItem(ctx, project, member, error, load)));
-        }, (err: unknown) => error.show(ctx.explain(err)));
+        }).catch((err: unknown) => error.show(ctx.explain(err)));
     };
 
     let add: HTMLFormElement | false = false;
@@ -44,7 +44,7 @@ function memberItem(ctx: Context, project: Project, member: Member, error: Error
     const who = h('span', { class: 'who' }, user.name ? `${user.name} (${user.email})` : user.email);
     if (project.role !== 'owner') {
         const leave = (): void => {
-            ctx.session.client.members.remove(project.id, user.id).then(() => ctx.go('#/'), (err: unknown) => error.show(ctx.explain(err)));
+            ctx.session.client.members.remove(project.id, user.id).then(() => ctx.go('#/')).catch((err: unknown) => error.show(ctx.explain(err)));
         };
         return h('li', {}, who, h('span', { class: 'role' }, member.role), self && h('button', { type: 'button', class: 'secondary', onclick: leave }, 'Leave project'));
     }
@@ -53,7 +53,7 @@ function memberItem(ctx: Context, project: Project, member: Member, error: Error
     access.setAttribute('aria-label', `Access of ${user.email}`);
     access.addEventListener('change', () => {
         error.clear();
-        ctx.session.client.members.setRole(project.id, user.id, access.value as Role).then(reload, (err: unknown) => {
+        ctx.session.client.members.setRole(project.id, user.id, access.value as Role).then(reload).catch((err: unknown) => {
             access.value = member.role;
             error.show(ctx.explain(err));
         });
@@ -61,7 +61,7 @@ function memberItem(ctx: Context, project: Project, member: Member, error: Error
     const remove = h('button', { type: 'button', class: 'secondary', 'aria-label': `Remove ${user.email}` }, 'Remove');
     remove.addEventListener('click', () => {
         error.clear();
-        ctx.session.client.members.remove(project.id, user.id).then(() => (self ? ctx.go('#/') : reload()), (err: unknown) => error.show(ctx.explain(err)));
+        ctx.session.client.members.remove(project.id, user.id).then(() => (self ? ctx.go('#/') : reload())).catch((err: unknown) => error.show(ctx.explain(err)));
     });
     return h('li', {}, who, access, remove);
 }

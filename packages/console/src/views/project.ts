@@ -11,7 +11,7 @@ export function projectView(ctx: Context, id: number): View {
     const element = h('main', { class: 'page' });
     const error = new ErrorLine();
     replace(element, h('p', { role: 'status' }, 'Loading the project…'), error.element);
-    ctx.session.client.projects.get(id).then((project) => render(ctx, element, project), (err: unknown) => {
+    ctx.session.client.projects.get(id).then((project) => render(ctx, element, project)).catch((err: unknown) => {
         replace(element, h('h1', {}, 'Project'), error.element, h('a', { href: '#/' }, 'All projects'));
         error.show(ctx.explain(err));
     });
@@ -70,7 +70,7 @@ function workspacesSection(ctx: Context, project: Project): HTMLElement {
         if (!workspaces.length) {
             replace(list, h('li', { class: 'empty' }, 'No workspaces yet.'));
         }
-    }, (err: unknown) => error.show(ctx.explain(err)));
+    }).catch((err: unknown) => error.show(ctx.explain(err)));
 
     return h('section', { 'aria-labelledby': 'workspaces-title' }, h('h2', { id: 'workspaces-title' }, 'Workspaces'), create, error.element, list);
 }

@@ -26,7 +26,7 @@ export function projectsView(ctx: Context): View {
         if (!projects.length) {
             replace(list, h('li', { class: 'empty' }, 'No projects yet: make one with "New project".'));
         }
-    }, (err: unknown) => error.show(ctx.explain(err)));
+    }).catch((err: unknown) => error.show(ctx.explain(err)));
 
     return { element: h('main', { class: 'page' }, h('h1', {}, 'Projects'), create, error.element, list) };
 }

@@ -28,7 +28,7 @@ export function signInView(session: Session, onSignedIn: () => void, notice?: st
 
         signIn.disabled = register.disabled = true;
         error.clear();
-        action().then(onSignedIn, (err: unknown) => {
+        action().then(onSignedIn).catch((err: unknown) => {
             signIn.disabled = register.disabled = false;
             error.show(failure(err));
         });

@@ -67,7 +67,7 @@ export class WorkspaceView implements View {
         const runner = new Runner(this.#ctx, this.#id, () => void jobs.load());
         const here = new HereNow(this.#ctx, this.#id);
         const events = new EventLog();
-        const languages = canWrite ? client.jobs.languages().then((list) => list.map((l) => l.language), () => []) : Promise.resolve([]);
+        const languages = canWrite ? client.jobs.languages().then((list) => list.map((l) => l.language)).catch((): string[] => []) : Promise.resolve([]);
         this.#parts = { files, runner, jobs, here, events, canWrite, languages };
 
         const title = h('h1', {}, workspace.name);

@@ -25,7 +25,7 @@ export class HereNow {
             return;
         }
 
-        this.#loading = this.#ctx.session.client.workspaces.presence(this.#workspaceId).then((entries) => this.#render(entries), () => undefined).finally(() => {
+        this.#loading = this.#ctx.session.client.workspaces.presence(this.#workspaceId).then((entries) => this.#render(entries)).catch(() => undefined).finally(() => {
             this.#loading = undefined;
             if (this.#again) {
                 this.#again = false;

@@ -60,10 +60,12 @@ export class JobWaiter {
 
             signal?.addEventListener('abort', this.#onAbort, { once: true });
             // Live, the subscription's first message is the job's current status (read once it ended); else poll.
-            this.#connection.add(this.#watch).then(() => {
-                this.#live = true;
-                this.#schedule();
-            }, () => void this.#check());
+            this.#connection.add(this.#watch)
+                .then(() => {
+                    this.#live = true;
+                    this.#schedule();
+                })
+                .catch(() => void this.#check());
         });
     }
 

@@ -172,7 +172,7 @@ export class DocRegistry {
             return false;
         }
 
-        this.entries.get(docId(key))?.loading.then((doc) => doc.deleted(), () => undefined).catch(onError);
+        this.entries.get(docId(key))?.loading.catch(() => undefined).then((doc) => doc?.deleted()).catch(onError);
         // Should this publish fail, the others learn it at their next edit: its append finds the state gone.
         await channels.publish(key.workspaceId, key.path, encodeRelay({ type: 'deleted', from: instanceId })).catch(onError);
         return true;
@@ -211,7 +211,7 @@ export class DocRegistry {
 
             entry.unsubscribe = unsubscribe;
             doc.catchUp();
-        }, onError);
+        }).catch(onError);
         return doc;
     }
 

@@ -337,24 +337,32 @@ export class SharedDoc {
         const editor = (origin as ServerEdit | DocMember | null)?.editor ?? null;
         const stored = this.deps.store.append(this.key, update);
         this.pending = stored.catch(() => undefined);
-        stored.then(() => this.committed(update, editor, member), (err: Error) => this.fail(err));
+        this.relayOnceStored(stored, update, editor, member).catch(this.deps.onError);
     };
 
-    private committed(update: Uint8Array, editor: Editor | null, origin: DocMember | null): void {
+    // Nobody receives an update before the database holds it; one it refused reaches nobody.
+    private async relayOnceStored(stored: Promise<void>, update: Uint8Array, editor: Editor | null, origin: DocMember | null): Promise<void> {
         try {
-            this.broadcast(syncMessage(2, update), origin);
-            this.deps.publish(encodeRelay({ type: 'update', from: this.deps.instanceId, editor, update })).catch(() => this.catchUpLater());
-            this.mirror.touch(editor);
-            if (++this.appended >= this.deps.compactEvery && !this.compacting) {
-                this.compacting = true;
-                this.appended = 0;
-                this.deps.store.compact(this.key).catch(this.deps.onError).finally(() => {
-                    this.compacting = false;
-                });
-            }
+            await stored;
         }
         catch (err) {
-            this.deps.onError(err as Error);
+            this.fail(err as Error);
+            return;
+        }
+
+        this.committed(update, editor, origin);
+    }
+
+    private committed(update: Uint8Array, editor: Editor | null, origin: DocMember | null): void {
+        this.broadcast(syncMessage(2, update), origin);
+        this.deps.publish(encodeRelay({ type: 'update', from: this.deps.instanceId, editor, update })).catch(() => this.catchUpLater());
+        this.mirror.touch(editor);
+        if (++this.appended >= this.deps.compactEvery && !this.compacting) {
+            this.compacting = true;
+            this.appended = 0;
+            this.deps.store.compact(this.key).catch(this.deps.onError).finally(() => {
+                this.compacting = false;
+            });
         }
     }
 
