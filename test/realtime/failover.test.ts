@@ -6,15 +6,15 @@ import { after, before, describe, it } from 'node:test';
 
 import { isTerminal, JOB_EVENTS, type Job } from '@collab/protocol';
 import { jobKeys, type Config } from '@collab/core';
-import { startWorker, type WorkerHandle } from '@collab/worker';
 
 import { busKeys } from '../../packages/core/src/bus/keys.js';
 import { testConfig } from '../helpers/config.js';
-import { createTestDatabase, onPglite, type TestDatabase } from '../helpers/database.js';
+import { onPglite } from '../helpers/database.js';
 import { assertNothingSkipped } from '../helpers/delivery.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import { cleanRedis } from '../helpers/server.js';
-import { makeTeam, nesClient, nesSubscribe, plainClient, startServer, until, type Frame, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { nesClient, nesSubscribe, plainClient, until, type Frame, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { startWorkingPair, type WorkingPair } from './working-pair.js';
 
 const privateTmp = mkdtempSync(join(tmpdir(), 'collab-failover-test-'));
 chmodSync(privateTmp, 0o711);
@@ -24,31 +24,24 @@ after(() => rmSync(privateTmp, { recursive: true, force: true }));
 describe('a Redis Cluster master dies while servers, clients and a worker work', { skip: onPglite && 'needs PostgreSQL', timeout: 240_000 }, () => {
     let cluster: RedisCluster;
     let config: Config;
-    let database: TestDatabase;
     let a: RealtimeServer;
     let b: RealtimeServer;
-    let worker: WorkerHandle;
+    let pair: WorkingPair;
     let team: Team;
     const plains: PlainClient[] = [];
     const nes: NesClientType[] = [];
 
     before(async () => {
         cluster = await RedisCluster.start();
-        database = await createTestDatabase();
         config = testConfig({ REDIS_CLUSTER_NODES: cluster.nodes, WORKER_LOCK_DURATION_MS: '3000', WORKER_STALLED_INTERVAL_MS: '1000' });
-        [a, b] = await Promise.all([startServer({ config, database }), startServer({ config, database })]);
-        worker = await startWorker({ config, db: database.db, concurrency: 2 });
-        team = await makeTeam(a);
-        // The worker's first advert can race the cluster's first connection; it advertises again within a heartbeat.
-        await until(async () => JSON.stringify((await a.http('GET', '/api/jobs/languages/', team.owner.access)).result).includes('python'), 15_000, 'the worker to advertise');
+        pair = await startWorkingPair(config);
+        ({ a, b, team } = pair);
     });
 
     after(async () => {
         plains.forEach((client) => client.ws.terminate());
         await Promise.all(nes.map((client) => client.disconnect()));
-        await worker?.close();
-        await Promise.all([a?.stop(), b?.stop()]);
-        await database?.drop();
+        await pair?.stop();
         await cluster?.stop();
         await cleanRedis(config.redisPrefix);
     });

@@ -7,15 +7,16 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Job } from '@collab/protocol';
 import { createRedis, jobKeys, type Config } from '@collab/core';
-import { startWorker, type WorkerHandle } from '@collab/worker';
+import type { WorkerHandle } from '@collab/worker';
 
 import { busKeys } from '../../packages/core/src/bus/keys.js';
 
 import { testConfig } from '../helpers/config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import type { TestDatabase } from '../helpers/database.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import { cleanRedis } from '../helpers/server.js';
-import { makeTeam, nesClient, nesSubscribe, plainClient, startServer, until, type Frame, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { nesClient, nesSubscribe, plainClient, startServer, until, type Frame, type NesClientType, type PlainClient, type RealtimeServer, type Team } from './helpers.js';
+import { startWorkingPair, type WorkingPair } from './working-pair.js';
 
 // This file's job directories stay out of the shared tmp (sandbox.test.ts counts collab-job-* there);
 // traversable (0711): the sandbox, as nobody, binds a directory inside it.
@@ -51,6 +52,7 @@ for (const mode of modes) {
         let b: RealtimeServer;
         let worker: WorkerHandle;
         let team: Team;
+        let pair: WorkingPair;
         const plains: PlainClient[] = [];
         const nes: NesClientType[] = [];
         const events = (workspaceId = team.workspaceId) => `/api/projects/workspaces/${workspaceId}/events/`;
@@ -69,21 +71,15 @@ for (const mode of modes) {
         before(async () => {
             const started = await mode.start();
             ({ cluster, env } = started);
-            database = await createTestDatabase();
             config = testConfig(env);
-            [a, b] = await Promise.all([startServer({ config, database }), startServer({ config, database })]);
-            worker = await startWorker({ config, db: database.db, concurrency: 2 });
-            team = await makeTeam(a);
-            // The worker's first advert can race the cluster's first connection; it advertises again within a heartbeat.
-            await until(async () => JSON.stringify((await a.http('GET', '/api/jobs/languages/', team.owner.access)).result).includes('python'), 15_000, 'the worker to advertise');
+            pair = await startWorkingPair(config);
+            ({ database, a, b, worker, team } = pair);
         });
 
         after(async () => {
             plains.forEach((client) => client.ws.terminate());
             await Promise.all(nes.map((client) => client.disconnect()));
-            await worker?.close();
-            await Promise.all([a?.stop(), b?.stop()]);
-            await database?.drop();
+            await pair?.stop();
             await cluster?.stop();
             await cleanRedis(config.redisPrefix);
         });
