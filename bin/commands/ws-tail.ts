@@ -32,12 +32,15 @@ function follow(client: CollabClient, workspace: number, since: number | undefin
 
             finished = true;
             process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+            process.stdout.off('error', onOutputError);
             stop?.();
             void client.realtime.close().finally(() => (err === undefined ? resolve() : reject(err as Error)));
         };
 
         const onSignal = () => finish();
+        const onOutputError = (err: NodeJS.ErrnoException) => finish(err.code === 'EPIPE' ? undefined : err);   // the reader left (| head)
         process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        process.stdout.on('error', onOutputError);
 
         const onEvent = (event: EventEnvelope) => void process.stdout.write(`${json ? JSON.stringify(event) : eventLine(event)}\n`);
         const onResync = (info: ResyncInfo) => notice(info.reason === 'epoch_changed'
@@ -69,12 +72,21 @@ function follow(client: CollabClient, workspace: number, since: number | undefin
             }
         };
 
-        client.realtime.subscribe(workspace, onEvent, { since, onStatus, onResync }).then((unsubscribe) => {
-            stop = unsubscribe;
-            if (finished) {
-                unsubscribe();
+        const subscribe = async () => {
+            try {
+                stop = await client.realtime.subscribe(workspace, onEvent, { since, onStatus, onResync });
             }
-        }, finish);
+            catch (err) {
+                finish(err);
+                return;
+            }
+
+            if (finished) {
+                stop();
+            }
+        };
+
+        void subscribe();
     });
 }
 

@@ -98,6 +98,15 @@ describe('collab ws tail', { timeout: 120_000 }, () => {
         }
     });
 
+    it('ends quietly with 0 when the reader of its output leaves (| head -1)', async () => {
+        const headTail = start(home, ['ws', 'tail', String(workspaceId), '--json']);
+        await until(() => headTail.lines().length >= 1, 15_000, 'the first line', () => headTail.stderr());
+        headTail.process.stdout!.destroy();
+        await send(a!, 'nobody reads this');
+        const run = await headTail.exited;
+        assert.deepEqual([run.code, run.stderr], [0, '']);
+    });
+
     it('says which workspace it cannot follow', async () => {
         const run = await collab(home, ['ws', 'tail', '999999']);
         assert.deepEqual([run.code, run.stdout], [1, '']);
