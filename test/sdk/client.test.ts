@@ -127,4 +127,19 @@ describe('CollabClient against a real server', () => {
         await client.files.delete(ws.id, path);
         await assert.rejects(client.files.get(ws.id, path), NotFoundError);
     });
+
+    it('refuses a file path with . or .. segments before sending it, so it cannot reach another route', async () => {
+        const { client } = await signedIn();
+        const project = await client.projects.create({ name: 'Kept' });
+        const ws = await client.workspaces.create(project.id, { name: 'src' });
+        const escapes = [`../../projects/${project.id}/`, `a/../../../projects/${project.id}`, './a.txt', 'a/.', '..'];
+        for (const path of escapes) {
+            await assert.rejects(client.files.delete(ws.id, path), { name: 'TypeError', message: /path .*\. or \.\. segments/ }, path);
+            await assert.rejects(client.files.put(ws.id, path, { content: 'x' }), TypeError, path);
+        }
+
+        assert.equal((await client.projects.get(project.id)).name, 'Kept');
+        assert.deepEqual((await client.files.list(ws.id).toArray()).map((f) => f.path), []);
+        await assert.rejects(client.projects.get('..' as unknown as number), TypeError);
+    });
 });

@@ -64,6 +64,9 @@ export type RouteName = keyof typeof ROUTES;
 /** Path parameter values. */
 export type PathParams = Record<string, string | number>;
 
+/** Whether a `/`-separated path holds a `.` or `..` segment, which a URL resolves away. */
+export const hasDotSegment = (path: string): boolean => path.split('/').some((segment) => segment === '.' || segment === '..');
+
 /**
  * Fills a path template: each `{name}` with its encoded value, each `{name*}` with the value's
  * `/`-separated segments encoded one by one (the slashes stay).
@@ -76,6 +79,10 @@ export function expandPath(template: string, params: PathParams = {}): string {
         }
 
         const text = String(value);
+        if (hasDotSegment(text)) {
+            throw new TypeError(`Path parameter ${name} must not hold . or .. segments (the URL would resolve them to another route)`);
+        }
+
         return wildcard ? text.split('/').map(encodeURIComponent).join('/') : encodeURIComponent(text);
     });
 }

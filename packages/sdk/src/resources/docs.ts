@@ -1,6 +1,7 @@
 import type { Transport } from '../http.js';
 import type { WebSocketConstructor } from '../realtime/nes.js';
 import { SharedDocument, type OpenDocumentOptions } from '../realtime/shared-document.js';
+import { hasDotSegment } from '../routes.js';
 
 /** `client.docs`: the files of a workspace as live shared documents (Yjs over the y-websocket protocol). */
 export class DocsResource {
@@ -33,7 +34,7 @@ export class DocsResource {
             throw new TypeError('path must be a non-empty string');
         }
 
-        if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+        if (hasDotSegment(path)) {
             throw new TypeError('path must not hold . or .. segments (a URL would resolve them to another file)');
         }
 
