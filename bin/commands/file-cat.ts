@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { action, examples, parseId } from '../lib/command.js';
+import { action, examples, parseId, parsePath } from '../lib/command.js';
 import { followDocument } from '../lib/doc-follow.js';
 import { nothing, text } from '../lib/output.js';
 
@@ -13,7 +13,7 @@ export function register(file: Command): void {
     file.command('cat')
         .description('Print a file of a workspace (with --json: the file, its revision and who wrote it); with --follow, print it again on every change until Ctrl-C')
         .argument('<workspace>', 'workspace id', parseId)
-        .argument('<path>', 'the file\'s path, e.g. src/main.py')
+        .argument('<path>', 'the file\'s path, e.g. src/main.py', parsePath)
         .option('-f, --follow', 'follow the file as people edit it: print its whole text again after every change')
         .addHelpText('after', `${examples('collab file cat 31 src/main.py', 'collab file cat 31 src/main.py --json', 'collab file cat 31 notes.md --follow --json | jq -r .content')}
 With --follow --json: one {path, revision?, content} object per line, the first as soon as the live

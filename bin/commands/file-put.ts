@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { action, examples, parseCount, parseId } from '../lib/command.js';
+import { action, examples, parseCount, parseId, parsePath } from '../lib/command.js';
 import { readSource } from '../lib/input.js';
 import { message } from '../lib/output.js';
 
@@ -15,7 +15,7 @@ export function register(file: Command): void {
     file.command('put')
         .description('Write a file of a workspace from a local file, a string or stdin (owners and collaborators)')
         .argument('<workspace>', 'workspace id', parseId)
-        .argument('<path>', 'the file\'s path in the workspace, e.g. src/main.py')
+        .argument('<path>', 'the file\'s path in the workspace, e.g. src/main.py', parsePath)
         .argument('[-]', '- to read the content from stdin')
         .option('--file <file>', 'read the content from a local file')
         .option('--content <text>', 'the content itself')

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { pathProblem } from '@collab/protocol';
 
 import { Context, type GlobalOptions } from './context.js';
 import { explain, type Situation } from './errors.js';
@@ -45,6 +46,16 @@ export function parseId(value: string): number {
     }
 
     return id;
+}
+
+/** Checks a workspace file path argument (a usage error naming what is wrong otherwise). */
+export function parsePath(value: string): string {
+    const problem = pathProblem(value);
+    if (problem) {
+        throw new InvalidArgumentError(`the path ${problem}.`);
+    }
+
+    return value;
 }
 
 /** Parses a non-negative integer option. */

@@ -54,6 +54,17 @@ describe('collab --help', () => {
         }
     });
 
+    it('refuses a file path the server would refuse, naming the problem, before asking anything', () => {
+        for (const [path, problem] of [['../etc/passwd', '. or .. segments'], ['a//b', 'empty segments'], ['/abs', 'relative'], ['a\\b', 'backslash'], ['x'.repeat(256), '255 bytes']] as const) {
+            for (const args of [['file', 'cat', '1', path], ['file', 'put', '1', path, '--content', 'x']]) {
+                const run = collab(...args);
+                assert.equal(run.code, 2, args.join(' '));
+                assert.equal(run.stdout, '');
+                assert.ok(run.stderr.includes('the path must') && run.stderr.includes(problem), `${args.join(' ')}: ${run.stderr}`);
+            }
+        }
+    });
+
     it('prints the version', () => {
         assert.match(collab('--version').stdout, /^\d+\.\d+\.\d+\n$/);
     });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import Boom from '@hapi/boom';
+import { pathProblem } from '@collab/protocol';
 
-import { pathProblem } from '../../packages/server/src/files/limits.js';
 import { deleteFile, writeFile } from '../../packages/server/src/files/write.js';
 import { nextPath } from '../helpers/link.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
@@ -157,6 +157,10 @@ describe('workspace files', () => {
             ['a\0b', 'must not contain NUL or control characters'],
             ['a\tb', 'must not contain NUL or control characters'],
             ['a\uD800b', 'must be valid Unicode'],
+            ['a\uDC00', 'must be valid Unicode'],
+            ['\uDE00\uD83D', 'must be valid Unicode'],
+            ['😀'.repeat(63), null],
+            ['😀'.repeat(64), 'must be at most 255 bytes (UTF-8)'],
             ['x'.repeat(256), 'must be at most 255 bytes (UTF-8)'],
             ['€'.repeat(86), 'must be at most 255 bytes (UTF-8)'],
             ['€'.repeat(85), null]

@@ -5,3 +5,4 @@ export * from './jobs.js';
 export * from './limits.js';
 export * from './roles.js';
 export * from './docs.js';
+export * from './files.js';

@@ -1,47 +1,8 @@
 import Boom from '@hapi/boom';
-import { MAX_FILE_BYTES, MAX_PATH_BYTES } from '@collab/protocol';
+import { MAX_FILE_BYTES, pathProblem } from '@collab/protocol';
 
 // Lone surrogates would be replaced on the way to the database and come back as another string.
 const wellFormed = (text: string) => !/[\uD800-\uDFFF]/.test(text) || Buffer.from(text, 'utf8').toString('utf8') === text;
-
-/** Why a file path is refused, or null when it is a valid relative, `/`-separated path. */
-export function pathProblem(path: string): string | null {
-    if (path === '') {
-        return 'must not be empty';
-    }
-
-    if (Buffer.byteLength(path, 'utf8') > MAX_PATH_BYTES) {
-        return `must be at most ${MAX_PATH_BYTES} bytes (UTF-8)`;
-    }
-
-    if (path.startsWith('/')) {
-        return 'must be relative (no leading /)';
-    }
-
-    if (path.includes('\\')) {
-        return 'must use / as the separator (no backslash)';
-    }
-
-    if (/[\u0000-\u001f\u007f]/.test(path)) {
-        return 'must not contain NUL or control characters';
-    }
-
-    if (!wellFormed(path)) {
-        return 'must be valid Unicode';
-    }
-
-    for (const segment of path.split('/')) {
-        if (segment === '') {
-            return 'must not contain empty segments';
-        }
-
-        if (segment === '.' || segment === '..') {
-            return 'must not contain . or .. segments';
-        }
-    }
-
-    return null;
-}
 
 function badRequest(field: string, message: string): Boom.Boom {
     const error = Boom.badRequest(message);

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 
 import type { Server } from '@hapi/hapi';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, DOC_PATH_PREFIX, MAX_FRAME_BYTES, type Role } from '@collab/protocol';
+import { CloseCode, DOC_PATH_PREFIX, MAX_FRAME_BYTES, pathProblem, type Role } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
 import type { AuthUser } from '../context.js';
@@ -11,7 +11,6 @@ import type { DocRegistry } from '../docs/registry.js';
 import { DocSession } from '../docs/session.js';
 import type { SharedDoc } from '../docs/shared-doc.js';
 import type { DocKey } from '../docs/store.js';
-import { pathProblem } from '../files/limits.js';
 import { authorizeSocket } from './access.js';
 import type { Admission } from './admission.js';
 import { DocConnection } from './doc-connection.js';

@@ -1,6 +1,6 @@
 import Joi from 'joi';
+import { pathProblem } from '@collab/protocol';
 
-import { pathProblem } from '../files/limits.js';
 import { id, pageQuery, timestamp } from './common.js';
 
 /** A workspace file path: relative, `/`-separated, no empty, `.` or `..` segments, ≤ 255 bytes. */
