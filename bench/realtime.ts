@@ -9,9 +9,14 @@
  * - `otherWorkspaces`: the same publish to one workspace while 1 or 1,000
  *   other workspaces have subscribers;
  * - `memory`: RSS per idle authenticated socket (2,000 plain, then 2,000
- *   nes) on a third process, after GC.
+ *   nes) on a third process, after GC;
+ * - `connect`: connection set-up rate on a third process, 1,000
+ *   authenticated sockets of 50 members opened at once, each transport in
+ *   turn: conn/s and server CPU per connection (BENCH_CONNECT_SOCKETS,
+ *   BENCH_CONNECT_USERS, BENCH_CONNECT_ROUNDS).
  *
  * Run: npm run bench:realtime (BENCH_SECONDS sets each fan-out phase, default 10;
+ * BENCH_SECTIONS picks sections, e.g. `connect`; BENCH_CPU_PROF=DIR profiles the servers;
  * BENCH_REDIS=cluster runs everything on a private Redis Cluster of 3 masters
  * with a replica each instead of the shared Redis).
  */
@@ -136,15 +141,24 @@ async function subscribers(specs: SocketSpec[]): Promise<void> {
 class Subscribers {
     private readonly children: ChildProcess[];
     readonly ready: Promise<void>;
+    /** Every child process has started (and opens its sockets once it gets them). */
+    readonly loaded: Promise<void>;
+    /** When the sockets were asked for (every child process loaded), and when the last one was open and authenticated. */
+    readonly timing = { asked: 0, ready: 0 };
 
     constructor(specs: SocketSpec[], processes = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2)) {
         const count = Math.max(1, Math.min(processes, specs.length));
-        this.children = Array.from({ length: count }, (_, n) => {
-            const child = fork(fileURLToPath(import.meta.url), { env: { ...process.env, BENCH_ROLE: 'subscribers' }, serialization: 'advanced' });
-            child.send({ type: 'specs', specs: specs.filter((_, i) => i % count === n) });
-            return child;
-        });
-        this.ready = Promise.all(this.children.map((child) => next(child, 'ready'))).then(() => undefined);
+        this.children = Array.from({ length: count }, () => fork(fileURLToPath(import.meta.url), { env: { ...process.env, BENCH_ROLE: 'subscribers' }, serialization: 'advanced' }));
+        this.loaded = Promise.all(this.children.map((child) => next(child, 'loaded'))).then(() => undefined);
+        this.ready = this.open(specs, count);
+    }
+
+    private async open(specs: SocketSpec[], count: number): Promise<void> {
+        await this.loaded;
+        this.timing.asked = performance.now();
+        this.children.forEach((child, n) => child.send({ type: 'specs', specs: specs.filter((_, i) => i % count === n) }));
+        await Promise.all(this.children.map((child) => next(child, 'ready')));
+        this.timing.ready = performance.now();
     }
 
     /** CPU seconds the clients used so far. */
@@ -316,9 +330,53 @@ async function memory(env: Record<string, string>, workspaceId: number, token: s
     return { sockets: 2000, ...result };
 }
 
+/**
+ * Connection set-up rate on one instance: `sockets` authenticated sockets of
+ * one transport opened at once by the client processes, from the moment they
+ * are asked for until the last is open and authenticated (plain: upgraded;
+ * nes: `hello` with the token and the workspace subscription answered),
+ * spread over `users` members of the workspace. Several rounds per transport
+ * (all closed in between); CPU per connection from /proc, up to 1 s after the
+ * last handshake (presence writes and their events come after it).
+ */
+async function connectRate(env: Record<string, string>, nodeArgs: string[], tokens: string[], workspaceId: number, sockets: number, rounds: number) {
+    const server = await startInstance(env, nodeArgs);
+    const result: Record<string, unknown> = { sockets, users: tokens.length, rounds };
+    try {
+        for (const kind of ['ws', 'nes'] as const) {
+            const runs: Array<{ connPerSecond: number; serverCpuMsPerConn: number; clientCpuMsPerConn: number }> = [];
+            for (let round = 0; round < rounds + 1; round++) {
+                await sleep(500);
+                const subs = new Subscribers(Array.from({ length: sockets }, (_, i) => ({ kind, port: server.port, workspaceId, token: tokens[i % tokens.length]! })));
+                await subs.loaded;
+                const cpu0 = cpuSeconds(server.child.pid!);
+                const clientCpu0 = subs.cpu();
+                await subs.ready;
+                await sleep(1000);                 // presence updates and their events finish after the handshakes
+                const cpu = cpuSeconds(server.child.pid!) - cpu0;
+                const seconds = (subs.timing.ready - subs.timing.asked) / 1000;
+                const clientCpu = subs.cpu() - clientCpu0;
+                await subs.close();
+                if (round > 0) {                    // the first round warms the JIT up: not reported
+                    runs.push({ connPerSecond: Math.round(sockets / seconds), serverCpuMsPerConn: round2((1000 * cpu) / sockets), clientCpuMsPerConn: round2((1000 * clientCpu) / sockets) });
+                }
+            }
+
+            result[kind === 'ws' ? 'plain' : 'nes'] = runs;
+        }
+    }
+    finally {
+        await server.stop();
+    }
+
+    return result;
+}
+
+const round2 = (x: number) => Math.round(x * 1000) / 1000;
+
 async function main(): Promise<void> {
     const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-    const sections = (process.env.BENCH_SECTIONS ?? 'fanout,others,memory').split(',');
+    const sections = (process.env.BENCH_SECTIONS ?? 'fanout,others,memory,connect').split(',');
     const database = await createTestDatabase();
     const cluster = process.env.BENCH_REDIS === 'cluster' ? await RedisCluster.start() : undefined;
     const env = clusterEnv(database.url!, {
@@ -391,6 +449,18 @@ async function main(): Promise<void> {
             await Promise.all([idle.close(), watchers.close()]);
         }
 
+        if (sections.includes('connect')) {
+            const users = Number(process.env.BENCH_CONNECT_USERS ?? 50);
+            const tokens: string[] = [];
+            for (let i = 0; i < users; i++) {
+                const user = await a.user(`member${i}`);
+                await a.http('POST', `/api/projects/projects/${team.projectId}/members/`, team.owner.access, { user_id: user.id, role: i % 2 ? 'viewer' : 'collaborator' });
+                tokens.push(user.access);
+            }
+
+            output.connect = await connectRate(env, nodeArgs, tokens, team.workspaceId, Number(process.env.BENCH_CONNECT_SOCKETS ?? 1000), Number(process.env.BENCH_CONNECT_ROUNDS ?? 3));
+        }
+
         if (sections.includes('memory')) {
             output.memory = await memory(env, team.workspaceId, team.viewer.access);
         }
@@ -407,6 +477,7 @@ async function main(): Promise<void> {
 }
 
 if (process.env.BENCH_ROLE === 'subscribers') {
+    process.send!({ type: 'loaded' });
     process.once('message', (message: { specs: SocketSpec[] }) => {
         subscribers(message.specs).catch((err: Error) => {
             process.stderr.write(`subscribers: ${err.stack}\n`);

@@ -11,7 +11,9 @@
  * 3-master Redis Cluster instead of the shared Redis).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -66,7 +68,9 @@ async function clients(job: ClientsJob): Promise<void> {
         else if (status.state === 'disconnected') {
             // The first disconnection is the kill itself; every later one is a failed attempt.
             if (state.down) {
-                const reason = status.error ? `${status.error.name}: ${status.error.message.slice(0, 80)}` : `close ${status.code ?? '?'}`;
+                const cause = status.error?.cause as { type?: string; message?: string } | undefined;
+                const why = cause ? ` (${cause.type ?? 'cause'}: ${String(cause.message).slice(0, 80)})` : '';
+                const reason = status.error ? `${status.error.name} ${status.error.code}${why}` : `close ${status.code ?? '?'}`;
                 failures[reason] = (failures[reason] ?? 0) + 1;
             }
 
@@ -118,6 +122,20 @@ async function socketsPerInstance(instances: Instance[]): Promise<Record<string,
     }
 
     return counts;
+}
+
+/** nginx's error log by kind of message (upstream addresses, client ports and times taken out). */
+async function nginxErrors(nginx: Nginx): Promise<Record<string, number>> {
+    const kinds: Record<string, number> = {};
+    for (const line of (await readFile(join(nginx.dir, 'error.log'), 'utf8').catch(() => '')).split('\n')) {
+        const kind = /\[(\w+)\] \d+#\d+: (?:\*\d+ )?([^,]*)/.exec(line);
+        if (kind) {
+            const key = `${kind[1]}: ${kind[2]!.replace(/\d+/g, 'N')}`;
+            kinds[key] = (kinds[key] ?? 0) + 1;
+        }
+    }
+
+    return kinds;
 }
 
 function percentile(values: number[], q: number): number {
@@ -190,7 +208,8 @@ async function main(): Promise<void> {
             allBack: backMs.length === sockets,
             backWithinMs: { p50: percentile(backMs, 0.5), p99: percentile(backMs, 0.99), max: percentile(backMs, 1) },
             failedAttempts: failures,
-            socketsPerSurvivor: await socketsPerInstance(survivors)
+            socketsPerSurvivor: await socketsPerInstance(survivors),
+            nginxErrors: await nginxErrors(nginx)
         };
     }
     finally {

@@ -22,10 +22,10 @@ export class Nginx {
         const port = await freePort();
         const shipped = await readFile(SITE, 'utf8');
         const site = shipped
-            .replace(/^\s*listen 80;$/m, `    listen 127.0.0.1:${port};`)
+            .replace(/^\s*listen 80( [^;]*)?;$/m, (_line, options = '') => `    listen 127.0.0.1:${port}${options};`)
             .replace(/^(\s*)server 127\.0\.0\.1:8001 (.*)$/m, (_line, indent: string, rest: string) => upstreams.map((upstream) => `${indent}server 127.0.0.1:${upstream} ${rest}`).join('\n'))
             .replace(/^\s*server 127\.0\.0\.1:800[23] .*\n/gm, '');
-        if (!site.includes(`listen 127.0.0.1:${port};`) || !site.includes(`127.0.0.1:${upstreams[0]}`)) {
+        if (!site.includes(`listen 127.0.0.1:${port}`) || !site.includes(`127.0.0.1:${upstreams[0]}`)) {
             throw new Error(`${SITE} no longer has the listen and upstream lines this helper rewrites`);
         }
 

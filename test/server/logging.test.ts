@@ -55,4 +55,15 @@ describe('request logs', () => {
         }
         assert.doesNotMatch(text, /SECRET/);
     });
+
+    it('leave out the server\'s internal requests (a nes socket\'s authentication), not the requests around them', async () => {
+        const user = await t.user('internal');
+        const from = lines.length;
+        const auth = await server.inject({ method: 'auth', url: '/nes/auth', headers: { authorization: `Bearer ${user.access}` }, allowInternals: true });
+        assert.equal(auth.statusCode, 200);
+        assert.equal((await server.inject({ url: '/api/auth/me/', headers: { authorization: `Bearer ${user.access}` } })).statusCode, 200);
+        const text = lines.slice(from).join('');
+        assert.match(text, /"url":"\/api\/auth\/me\/?"/);
+        assert.doesNotMatch(text, /nes\/auth/);
+    });
 });

@@ -14,6 +14,7 @@ import { COUNTER_TIMEOUT_MS } from '../../packages/server/src/plugins/rate-limit
 import { RedisServer } from '../helpers/redis-server.js';
 import { startTestServer, type TestServer, type TestUser } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
+import { nesClient } from '../realtime/helpers.js';
 
 const PASSWORD = 'correct horse battery';
 let nextIp = 1;
@@ -311,5 +312,32 @@ describe('rate limits when Redis is down', () => {
         }
 
         await until(async () => (await me(t.server, user.access)).statusCode === 429, 15_000, 'the per-user limit again');
+    });
+});
+
+describe('rate limits and sockets', () => {
+    let t: TestServer;
+    before(async () => {
+        t = await startTestServer({ listen: true, env: { RATE_LIMIT_USER: '3', RATE_LIMIT_IP: '1000', RATE_LIMIT_AUTH: '1000' } });
+    });
+    after(() => t.stop());
+
+    it('does not count nes sockets\' authentication against the user\'s requests (WS_* limits sockets)', async () => {
+        const user = await signIn(t.server);
+        const clients = await Promise.all(Array.from({ length: 5 }, () => nesClient(Number(t.server.info.port), user.access)));
+        try {
+            for (let i = 1; i <= 3; ++i) {
+                const res = await me(t.server, user.access);
+                assert.equal(res.statusCode, 200);
+                assert.equal(header(res, 'x-ratelimit-remaining'), 3 - i);
+            }
+
+            assert.equal((await me(t.server, user.access)).statusCode, 429);
+            // A socket still opens once the user's requests are limited.
+            clients.push(await nesClient(Number(t.server.info.port), user.access));
+        }
+        finally {
+            await Promise.all(clients.map((client) => client.disconnect()));
+        }
     });
 });

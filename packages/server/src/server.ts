@@ -14,6 +14,7 @@ import { busPlugin } from './plugins/bus.js';
 import { docsPlugin, type DocsPluginOptions } from './docs/plugin.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { inputPlugin } from './plugins/input.js';
+import { createListener } from './listener.js';
 import { loggingPlugin } from './plugins/logging.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { opsPlugin } from './plugins/ops.js';
@@ -39,6 +40,7 @@ export interface ServerOptions {
 export async function createServer(options: ServerOptions): Promise<Hapi.Server> {
     const { config } = options;
     const server = Hapi.server({
+        listener: createListener(),
         host: config.host,
         port: config.port,
         router: { stripTrailingSlash: true },

@@ -24,7 +24,8 @@ export const busPlugin: Plugin<BusPluginOptions> = {
     register: (server, options) => {
         const { config, logger, instanceId } = server.app;
         const ttl = options.presenceTtlMs ?? 10_000;
-        const redis = createRedis(config, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+        // Auto-pipelining: the presence counts of sockets that open in the same tick leave in one write.
+        const redis = createRedis(config, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableAutoPipelining: true });
         const subscriber = createRedis(config, { lazyConnect: true, maxRetriesPerRequest: null });
         const outage = new Set<string>();
         for (const [name, connection] of [['commands', redis], ['subscriber', subscriber]] as const) {

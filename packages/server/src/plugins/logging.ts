@@ -40,6 +40,8 @@ export const loggingPlugin: Plugin<void> = {
                 logQueryParams: false,
                 logRequestStart: false,
                 ignorePaths: ['/healthz', '/readyz', '/metrics'],     // probes and scrapes would drown the request log
+                // Internal routes are the server's own requests (a line per nes socket's authentication).
+                ignoreFunc: (_options: unknown, request: Request) => request.route.settings.isInternal === true,
                 // hapi-pino's default wrapping builds pino's full request and response objects (every header) first.
                 wrapSerializers: false,
                 serializers: {

@@ -31,7 +31,8 @@ interface Quota {
 }
 
 function unlimited(route: RequestRoute): boolean {
-    return (route.settings.tags ?? []).some((tag) => UNLIMITED_TAGS.includes(tag));
+    // Internal routes answer the server itself (nes's socket authentication): sockets have limits of their own.
+    return route.settings.isInternal === true || (route.settings.tags ?? []).some((tag) => UNLIMITED_TAGS.includes(tag));
 }
 
 /** The authenticated user's id; undefined for anonymous requests (counted per IP). */
@@ -51,7 +52,9 @@ function userId(request: Request): string | undefined {
  * - Routes with `plugins.collab.rateLimit = 'auth'` (login, register) also
  *   get `RATE_LIMIT_AUTH` a minute per IP (`auth:<address>`), before
  *   authentication and validation.
- * - Routes tagged `ops` or `docs` are not limited.
+ * - Routes tagged `ops` or `docs` are not limited, nor internal ones (the
+ *   authentication of a nes socket's `hello`, which `WS_*` limits instead,
+ *   as they do plain sockets).
  *
  * Every request counts, refused ones too. Responses carry
  * `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch

@@ -4,9 +4,9 @@ import { CloseCode, type Role } from '@collab/protocol';
 import { User, type Workspace } from '@collab/core';
 import type { Knex } from 'knex';
 
-import { workspaceAccess } from '../access.js';
 import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
+import type { AccessCache } from './access-cache.js';
 import type { Admission } from './admission.js';
 import type { Hub } from './hub.js';
 
@@ -32,6 +32,7 @@ export interface SocketRefusal {
 
 /** What limits a user's sockets on this instance. */
 export interface SocketLimits {
+    access: AccessCache;
     admission: Admission;
     hub: Hub;
     maxPerUser: number;
@@ -40,8 +41,9 @@ export interface SocketLimits {
 /**
  * The checks every workspace socket passes before its handshake, on both
  * endpoints that take a token in the URL: the access token, an active
- * account, membership (4403 whether or not the workspace exists), room on
- * this instance and under the user's own cap.
+ * account (the deactivated users every instance keeps in memory, as for
+ * every REST request), membership (from the {@link AccessCache}; 4403
+ * whether or not the workspace exists), room on this instance and under the user's own cap.
  */
 export async function authorizeSocket(server: Server, token: string | null, workspaceId: number, limits: SocketLimits): Promise<SocketGrant | SocketRefusal> {
     const claims = token ? verifyToken<AccessClaims>(server, token, 'access') : null;
@@ -50,18 +52,23 @@ export async function authorizeSocket(server: Server, token: string | null, work
     }
 
     const user: AuthUser = { id: Number(claims.sub), email: claims.email };
+    const deactivated = () => server.app.inactiveUsers.has(user.id);
+    if (deactivated()) {
+        return { code: CloseCode.unauthorized, reason: 'account deactivated' };
+    }
+
     let access;
     try {
-        const [found, active] = await Promise.all([workspaceAccess(server.app.db, workspaceId, user.id), activeUser(server.app.db, user.id)]);
-        if (!active) {
-            return { code: CloseCode.unauthorized, reason: 'account deactivated' };
-        }
-
-        access = found;
+        access = await limits.access.get(workspaceId, user.id);
     }
     catch (err) {
         const denied = Boom.isBoom(err) && err.output.statusCode === 404;
         return denied ? { code: CloseCode.forbidden, reason: 'no access to this workspace' } : { code: CloseCode.internal, reason: 'internal error' };
+    }
+
+    // Deactivated while the membership was read: the message that closes the user's sockets may have passed already.
+    if (deactivated()) {
+        return { code: CloseCode.unauthorized, reason: 'account deactivated' };
     }
 
     if (limits.admission.full()) {

@@ -4,6 +4,7 @@ import { CloseCode, type Role } from '@collab/protocol';
 import { Job, type ControlMessage } from '@collab/core';
 
 import { workspaceAccess } from '../access.js';
+import type { AccessCache } from './access-cache.js';
 import type { Subscription } from './connection.js';
 import { serverMessage } from './frames.js';
 import type { Hub } from './hub.js';
@@ -35,7 +36,7 @@ export type RealtimeControl = MembershipControl | CloseUserControl;
 export class AccessControl {
     private stopListening: (() => void) | undefined;
 
-    constructor(private readonly server: Server, private readonly hub: Hub) {}
+    constructor(private readonly server: Server, private readonly hub: Hub, private readonly access: AccessCache) {}
 
     /** Starts applying control messages from every instance. */
     start(): void {
@@ -52,6 +53,7 @@ export class AccessControl {
 
     /** Tells every instance that a user's role in a project changed or that they left it (or everyone's, without `userId`). */
     announceMembershipChange(projectId: number, userId?: number): Promise<void> {
+        this.access.forget(projectId);                      // here at once; elsewhere when the message arrives
         return this.publish({ type: 'membership', project_id: projectId, user_id: userId });
     }
 
@@ -78,6 +80,7 @@ export class AccessControl {
             }
         }
         else if (message.type === 'membership' && Number.isSafeInteger(message.project_id)) {
+            this.access.forget(message.project_id);
             await recheck(this.server, this.hub, message.project_id, message.user_id);
         }
     }

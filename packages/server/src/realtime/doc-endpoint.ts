@@ -77,7 +77,7 @@ export class DocEndpoint {
     /** Completes (or refuses) an upgrade the dispatcher matched with {@link docTarget}. */
     async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: DocTarget): Promise<void> {
         const refuse = (code: number, reason: string) => this.plain.refuse(req, socket, head, code, reason);
-        const grant = await authorizeSocket(this.server, target.token, target.workspaceId, { admission: this.admission, hub: this.hub, maxPerUser: this.settings.maxPerUser });
+        const grant = await authorizeSocket(this.server, target.token, target.workspaceId, { access: this.plain.access, admission: this.admission, hub: this.hub, maxPerUser: this.settings.maxPerUser });
         if ('code' in grant) {
             return refuse(grant.code, grant.reason);
         }

@@ -4,8 +4,8 @@ import NesModule, { type Nes } from '@hapi/nes';
 import { MAX_FRAME_BYTES } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
-import { workspaceAccess } from '../access.js';
 import type { AuthUser } from '../context.js';
+import type { AccessCache } from './access-cache.js';
 import type { Admission } from './admission.js';
 import { workspaceSlot, type Subscription } from './connection.js';
 import type { Hub } from './hub.js';
@@ -18,6 +18,7 @@ export const WORKSPACE_PATHS = ['/workspaces/{id}', '/workspaces/{id}/since/{seq
 /** What the nes side needs from the realtime plugin. */
 export interface NesOptions {
     hub: Hub;
+    access: AccessCache;
     settings: RealtimeSettings;
     admission: Admission;
     onSlow: () => void;
@@ -105,7 +106,7 @@ export async function registerNes(server: Server, options: NesOptions): Promise<
         server.subscription(path, {
             // nes awaits onSubscribe: a rejection is the subscribe's error reply.
             // eslint-disable-next-line @typescript-eslint/no-misused-promises
-            onSubscribe: (socket, subscribed, params) => subscribe(server, hub, settings, socket, subscribed, params as WorkspaceParams),
+            onSubscribe: (socket, subscribed, params) => subscribe(options.access, hub, settings, socket, subscribed, params as WorkspaceParams),
             onUnsubscribe: (socket, subscribed) => {
                 const connection = nesConnection(socket);
                 const sub = connection && find(connection.subscriptions, subscribed);
@@ -136,7 +137,7 @@ function find(subs: Set<Subscription>, path: string): Subscription | undefined {
  * open). A socket that closes or subscribes again meanwhile makes it end
  * without leaving anything behind.
  */
-async function subscribe(server: Server, hub: Hub, settings: RealtimeSettings, socket: Nes.Socket, path: string, params: WorkspaceParams): Promise<void> {
+async function subscribe(access: AccessCache, hub: Hub, settings: RealtimeSettings, socket: Nes.Socket, path: string, params: WorkspaceParams): Promise<void> {
     const connection = nesConnection(socket);
     if (!connection) {
         throw Boom.unauthorized('Connection requires authentication');
@@ -156,7 +157,7 @@ async function subscribe(server: Server, hub: Hub, settings: RealtimeSettings, s
     }
 
     try {
-        const { workspace, role } = await workspaceAccess(server.app.db, id, connection.user.id);
+        const { workspace, role } = await access.get(id, connection.user.id);
         if (!connection.holds(claim)) {
             throw connection.open ? Boom.conflict('Replaced by a later subscription to this workspace') : Boom.notFound('Socket closed');
         }

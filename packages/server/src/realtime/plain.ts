@@ -10,6 +10,7 @@ import type { RealtimeSettings } from '@collab/core';
 import { verifyToken, type AccessClaims } from '../auth/tokens.js';
 import type { AuthUser } from '../context.js';
 import { activeUser, authorizeSocket } from './access.js';
+import type { AccessCache } from './access-cache.js';
 import { refuseUpgrade, type Admission } from './admission.js';
 import type { Subscription } from './connection.js';
 import type { Hub } from './hub.js';
@@ -76,6 +77,7 @@ export class PlainEndpoint {
         private readonly hub: Hub,
         private readonly settings: RealtimeSettings,
         private readonly admission: Admission,
+        readonly access: AccessCache,
         private readonly hooks: PlainHooks
     ) {
         this.handlers = {
@@ -102,7 +104,7 @@ export class PlainEndpoint {
 
     /** Completes (or refuses) an upgrade the dispatcher matched with {@link plainTarget}. */
     async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: PlainTarget): Promise<void> {
-        const grant = await authorizeSocket(this.server, target.token, target.workspaceId, { admission: this.admission, hub: this.hub, maxPerUser: this.settings.maxPerUser });
+        const grant = await authorizeSocket(this.server, target.token, target.workspaceId, { access: this.access, admission: this.admission, hub: this.hub, maxPerUser: this.settings.maxPerUser });
         if ('code' in grant) {
             return this.refuse(req, socket, head, grant.code, grant.reason);
         }

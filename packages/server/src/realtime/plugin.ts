@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { CloseCode } from '@collab/protocol';
 import type { RealtimeSettings } from '@collab/core';
 
+import { AccessCache } from './access-cache.js';
 import { Admission } from './admission.js';
 import { startCensus } from './census.js';
 import { AccessControl } from './control.js';
@@ -74,14 +75,15 @@ export const realtimePlugin: Plugin<RealtimePluginOptions> = {
         const onSlow = () => metrics.slowConsumer();
 
         const admission = new Admission(settings, () => counts.nes() + counts.ws());
-        const nes = await registerNes(server, { hub, settings, admission, onSlow, onError });
-        const plain = new PlainEndpoint(server, hub, settings, admission, { onSlow, onError });
+        const access = new AccessCache(server.app.db);
+        const nes = await registerNes(server, { hub, access, settings, admission, onSlow, onError });
+        const plain = new PlainEndpoint(server, hub, settings, admission, access, { onSlow, onError });
         const docs = new DocEndpoint(server, hub, server.plugins['collab-docs'].registry, settings, admission, plain, { onSlow, onError });
         counts.nes = () => nes.wss.clients.size;
         counts.ws = () => plain.wss.clients.size + docs.wss.clients.size;
         let stopping = false;
         takeOverUpgrades(server, { plain, docs, nes, admission, settings, stopping: () => stopping, onError });
-        const control = new AccessControl(server, hub);
+        const control = new AccessControl(server, hub, access);
         control.start();
         const api: RealtimeApi = { hub, settings, metrics, control, connectionOf: nesConnection, limitRequest, sockets, anonymous: () => admission.anonymous };
         // One key at a time: expose(object) deep-clones, which would hand out a copy of the hub.
