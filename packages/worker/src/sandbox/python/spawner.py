@@ -28,8 +28,8 @@ zygote_by_fd = {}
 zygote_by_pid = {}
 
 def send(message):
+    # flushed once per turn of the main loop: what one wake-up produced reaches the worker in one write
     out.write(json.dumps(message, separators=(',', ':')).encode() + b'\n')
-    out.flush()
 
 class Job:
     def __init__(self, request):
@@ -394,5 +394,6 @@ def main():
                     on_write(job, fd, events)
                 else:
                     on_read(job, fd)
+        out.flush()
 
 main()
