@@ -10,7 +10,8 @@
 # "script", "seccomp"} defines a fork server and starts it (the script, base64, is readable on its
 # fd 4, its control socket is fd 3); {"id", "fork": key, "code", "stdin", "cap", "limits",
 # "disk", "cgroups"} runs a job through it; {"id", "kill": true} kills a job of a fork server;
-# {"id", "drop": true} stops reading its pipes. Out (stdout): {"id", "pid"} or {"id", "error"};
+# {"id", "drop": true} stops reading its pipes. Out (stdout): {"id", "pid"} (a started process,
+# not a fork server's job) or {"id", "error"};
 # {"id", "fd": 1|2, "data": base64} (at most cap bytes per stream, the rest is read and counted);
 # {"id", "ready": true} (a byte on fd 3, or the fork server's word); {"id", "exit": code} (128 +
 # signal for a signal); {"id", "closed": true, "dropped": [out, err]} once it exited and its pipes
@@ -189,9 +190,7 @@ class Zygote:
         job = self.jobs.get(message.get('id'))
         if job is None:
             return
-        if 'pid' in message:
-            send({'id': job.id, 'pid': message['pid']})
-        elif 'ready' in message:
+        if 'ready' in message:
             send({'id': job.id, 'ready': True})
         elif 'exit' in message:
             job.exited = True

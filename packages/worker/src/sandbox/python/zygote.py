@@ -8,7 +8,8 @@
 # Control socket (fd 3, SOCK_SEQPACKET, one JSON object a message). In: first {"seccomp": base64},
 # then {"id", "limits": [cpu, nproc, fsize, nofile, as], "disk": bytes} with the descriptors
 # stdin, stdout, stderr, the source (a memfd) and one cgroup.procs per hierarchy, or
-# {"kill": id}. Out: {"id", "pid"} | {"id", "ready": 1} | {"id", "exit": code} | {"id", "error"}.
+# {"kill": id}. Out: {"id", "ready": 1} | {"id", "exit": code} | {"id", "error"} (a job's PID is
+# of the server's namespace, of no use outside: it is not sent).
 # Job data (source, stdin, output) only ever passes through the child's descriptors: the server's
 # memory, which every child starts from, holds none of it.
 import sys
@@ -277,7 +278,6 @@ class Server:
         self.pids[request['id']] = pid
         self.poller.register(pidfd, select.POLLIN)
         self.poller.register(status_read, select.POLLIN)
-        self.send({'id': request['id'], 'pid': pid})
         return None
 
     def on_status(self, fd):
