@@ -407,6 +407,9 @@ def run_program():
 
 def main():
     os.closerange(4, os.sysconf('SC_OPEN_MAX'))
+    # compile() makes the interpreter's AST types the first time it runs: made here once, every
+    # program's process shares them instead of building them anew (~130 pages and ~1 ms a job)
+    compile(b'pass\n', MAIN, 'exec', dont_inherit=True)
     server = Server()
     try:
         job = server.serve()
