@@ -48,6 +48,11 @@ held.syscall.restype = ctypes.c_long
 held.syscall.argtypes = [ctypes.c_long, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+# looked up once here: ctypes looks a function up at its first use, which in a job's child would
+# happen (and write to pages shared with the server) every job
+unshare, capset = libc.unshare, libc.capset
+before_fork, after_fork_parent, after_fork_child = (
+    ctypes.pythonapi.PyOS_BeforeFork, ctypes.pythonapi.PyOS_AfterFork_Parent, ctypes.pythonapi.PyOS_AfterFork_Child)
 
 
 class SockFprog(ctypes.Structure):
@@ -130,7 +135,7 @@ def enter_sandbox(job, prepared):
             os.write(fd, b'0')
         except OSError as error:
             raise SetupError('cannot join the job cgroup: %s' % error.strerror)
-    check(libc.unshare(CLONE_NEWCGROUP), 'unshare cgroup')
+    check(unshare(CLONE_NEWCGROUP), 'unshare cgroup')
     mount('tmpfs', WORKDIR, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=%d,mode=755,uid=%d,gid=%d' % (job.disk, UID, GID))
     os.chdir(WORKDIR)
     os.mkdir('.tmp')
@@ -162,7 +167,7 @@ def enter_sandbox(job, prepared):
     for cap in prepared.caps:
         prctl(PR_CAPBSET_DROP, cap)
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-    check(libc.capset(prepared.cap_header, prepared.no_caps), 'capset')
+    check(capset(prepared.cap_header, prepared.no_caps), 'capset')
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prepared.fprog_address, 0, 0), 'seccomp')
     # the program cannot read or write the memory of its PID 1
@@ -258,14 +263,14 @@ class Server:
         forget_imports()
         # the server's objects out of the collector's reach: a child's collections never write to their pages
         gc.freeze()
-        ctypes.pythonapi.PyOS_BeforeFork()
+        before_fork()
         pid = held.syscall(SYS_CLONE, CLONE_FLAGS | signal.SIGCHLD, None, None, None, None)
         if pid == 0:
-            ctypes.pythonapi.PyOS_AfterFork_Child()
+            after_fork_child()
             os.close(status_read)
             return Job(request, fds, status_write)
         error = ctypes.get_errno()
-        ctypes.pythonapi.PyOS_AfterFork_Parent()
+        after_fork_parent()
         for fd in fds + [status_write]:
             os.close(fd)
         if pid < 0:
