@@ -109,7 +109,8 @@ export class Spawner {
 
     /**
      * Runs one job through a fork server. Its `kill()` asks the server to kill the job's
-     * PID 1, which takes every process of the job along.
+     * PID 1, which takes every process of the job along; it emits no `spawn` (the job's PID is
+     * of the fork server's namespace).
      */
     fork(request: ForkRequest): LaunchedProcess {
         const { id, launched } = this.#begin();

@@ -10,7 +10,8 @@
 # "script", "seccomp"} defines a fork server and starts it (the script, base64, is readable on its
 # fd 4, its control socket is fd 3); {"id", "fork": key, "code", "stdin", "cap", "limits",
 # "disk", "cgroups"} runs a job through it; {"id", "kill": true} kills a job of a fork server;
-# {"id", "drop": true} stops reading its pipes. Out (stdout): {"id", "pid"} or {"id", "error"};
+# {"id", "drop": true} stops reading its pipes. Out (stdout): {"id", "pid"} (a started process,
+# not a fork server's job) or {"id", "error"};
 # {"id", "fd": 1|2, "data": base64} (at most cap bytes per stream, the rest is read and counted);
 # {"id", "ready": true} (a byte on fd 3, or the fork server's word); {"id", "exit": code} (128 +
 # signal for a signal); {"id", "closed": true, "dropped": [out, err]} once it exited and its pipes
@@ -28,8 +29,8 @@ zygote_by_fd = {}
 zygote_by_pid = {}
 
 def send(message):
+    # flushed once per turn of the main loop: what one wake-up produced reaches the worker in one write
     out.write(json.dumps(message, separators=(',', ':')).encode() + b'\n')
-    out.flush()
 
 class Job:
     def __init__(self, request):
@@ -189,9 +190,7 @@ class Zygote:
         job = self.jobs.get(message.get('id'))
         if job is None:
             return
-        if 'pid' in message:
-            send({'id': job.id, 'pid': message['pid']})
-        elif 'ready' in message:
+        if 'ready' in message:
             send({'id': job.id, 'ready': True})
         elif 'exit' in message:
             job.exited = True
@@ -394,5 +393,6 @@ def main():
                     on_write(job, fd, events)
                 else:
                     on_read(job, fd)
+        out.flush()
 
 main()
