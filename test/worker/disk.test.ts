@@ -72,6 +72,27 @@ for (const mode of STARTS) {
             assert.equal(result.stdout, '/work/a ok\n/tmp/b ENOSPC\n');
         });
 
+        it('gives each job an empty /dev/shm for multiprocessing (Pool, Queue, shared memory), bounded as well', async () => {
+            const result = await run({
+                language: 'python',
+                code: [
+                    'import multiprocessing as mp, os',
+                    'from multiprocessing import shared_memory',
+                    'if __name__ == "__main__":',
+                    '    print("left here", os.listdir("/dev/shm"))',
+                    '    with mp.Pool(2) as pool: print(pool.map(abs, [-1, -2, 3]))',
+                    '    q = mp.Queue(); q.put("queued"); print(q.get())',
+                    '    block = shared_memory.SharedMemory(create=True, size=1 << 20); block.buf[0] = 7; print(block.buf[0]); block.close(); block.unlink()',
+                    '    open("/dev/shm/trace", "w").write("for the next job")',
+                    WRITE_FILES('/dev/shm').split('\n').map((line) => `    ${line}`).join('\n')
+                ].join('\n')
+            });
+            assert.equal(result.exitCode, 0, result.stderr);
+            assert.match(result.stdout, /^left here \[\]\n\[1, 2, 3\]\nqueued\n7\nerror 28 ENOSPC after [0-4] files\ndone\n$/);
+            const next = await run({ language: 'python', code: 'import os\nprint(os.listdir("/dev/shm"))' });
+            assert.equal(next.stdout, '[]\n', next.stderr);
+        });
+
         it('keeps the program where it was: /work/main.py, run from /work, read-only', async () => {
             const result = await run({
                 language: 'python',

@@ -32,7 +32,7 @@ export interface Config {
     sandboxMode: 'forkserver' | 'fresh';
     /** Jobs one user may have queued or running at once; the next submit is 429 (`JOBS_MAX_ACTIVE_PER_USER`, default 20). */
     jobsMaxActivePerUser: number;
-    /** MiB a job may write, working directory and `/tmp` together (`SANDBOX_DISK_MB`, default 64). */
+    /** MiB a job may write, working directory and `/tmp` together, and as much in `/dev/shm` (`SANDBOX_DISK_MB`, default 64). */
     sandboxDiskMb: number;
     logLevel: string;
     /** Where the embedded database and the generated development secret live. */

@@ -9,14 +9,17 @@ import type { SandboxMode } from './types.js';
 export const SANDBOX_WORKDIR = '/work';
 
 /**
- * Default size of everything a program can write: one tmpfs holding the
- * working directory and `/tmp` (SANDBOX_DISK_MB). Its pages are RAM, charged
- * to the job's memory cgroup.
+ * Default size of what a program can write: one tmpfs holding the working
+ * directory and `/tmp` (SANDBOX_DISK_MB), and `/dev/shm` as large again. Their
+ * pages are RAM, charged to the job's memory cgroup.
  */
 export const TMP_SIZE_BYTES = 64 * 1024 * 1024;
 
 /** Where `/tmp` points inside the sandbox: a directory of the working directory's tmpfs. */
 export const SANDBOX_TMP = `${SANDBOX_WORKDIR}/.tmp`;
+
+/** A job's own POSIX shared memory, a tmpfs of the same size as its working directory's. */
+export const SANDBOX_SHM = '/dev/shm';
 
 /** The descriptor on which bwrap reads the seccomp filter. */
 export const SECCOMP_FD = 4;
@@ -163,6 +166,8 @@ function bwrapArgs(jobDir: string, spec: LanguageSpec, diskBytes: number): strin
         '--size', String(diskBytes), '--tmpfs', SANDBOX_WORKDIR,
         '--perms', '1777', '--dir', SANDBOX_TMP,
         '--symlink', SANDBOX_TMP, '/tmp',
+        // POSIX semaphores and shared memory (multiprocessing's Pool, Queue, Lock): a tmpfs as large again.
+        '--size', String(diskBytes), '--perms', '1777', '--tmpfs', SANDBOX_SHM,
         // The source stays on the host, read-only; nothing the program writes lands there.
         '--ro-bind', path.join(jobDir, spec.fileName), path.join(SANDBOX_WORKDIR, spec.fileName),
         // bwrap's root and /dev are unbounded tmpfs: make them read-only once populated.

@@ -15,7 +15,8 @@
  * the program's source, read-only at `/work/<file>`; read-only `/` and
  * `/dev`; one tmpfs of SANDBOX_DISK_MB (default 64 MiB) as the working
  * directory `/work`, with `/tmp` a link to `/work/.tmp` in it, so both
- * together are bounded (ENOSPC past it); the environment `PATH`, `HOME`,
+ * together are bounded (ENOSPC past it), and another as large on `/dev/shm`
+ * (POSIX semaphores and shared memory); the environment `PATH`, `HOME`,
  * `LANG`; and rlimits on CPU, processes, file size, open files, address space
  * and core files. The wall clock kills the whole process tree.
  *

@@ -137,6 +137,7 @@ def enter_sandbox(job, prepared):
             raise SetupError('cannot join the job cgroup: %s' % error.strerror)
     check(unshare(CLONE_NEWCGROUP), 'unshare cgroup')
     mount('tmpfs', WORKDIR, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=%d,mode=755,uid=%d,gid=%d' % (job.disk, UID, GID))
+    mount('tmpfs', '/dev/shm', 'tmpfs', MS_NOSUID | MS_NODEV, 'size=%d,mode=1777,uid=%d,gid=%d' % (job.disk, UID, GID))
     os.chdir(WORKDIR)
     os.mkdir('.tmp')
     os.chmod('.tmp', 0o1777)
