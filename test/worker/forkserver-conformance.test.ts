@@ -142,7 +142,7 @@ describe('a python program forked from the fork server sees what a fresh one see
                 'import errno, os, socket',
                 'open("/tmp/a", "w").write("a"); open("b", "w").write("b")',
                 'print(sorted(os.listdir("/tmp")), sorted(os.listdir(".")), os.path.realpath("/tmp"))',
-                'for p in ["/x", "/usr/x", "/dev/shm/x", "/work/main.py", "/proc/sys/user/max_user_namespaces"]:',
+                'for p in ["/x", "/usr/x", "/dev/x", "/dev/shm/x", "/work/main.py", "/proc/sys/user/max_user_namespaces"]:',
                 '    try: open(p, "a"); print(p, "writable")',
                 '    except OSError as e: print(p, errno.errorcode[e.errno])',
                 'for host, port in [("127.0.0.1", 6379), ("10.255.255.1", 80)]:',
