@@ -153,28 +153,39 @@ export class DocStore {
         this.writing = false;
     }
 
-    // Inserts the rows of documents that still have a snapshot (share-locked until the insert commits, so a deletion waits for it and removes them); returns those documents.
-    // The commit does not wait for the WAL to reach the disk: once committed, a row survives the death of
-    // every collab instance; only a crash of PostgreSQL itself may lose the last fraction of a second.
+    // One statement, its own transaction: share-locks the snapshots of the batch's documents that still
+    // have one (so a deletion waits for the commit, then removes the rows), inserts those documents' rows
+    // in order, and answers the documents found. Its commit does not wait for the WAL to reach the disk:
+    // once committed, a row survives the death of every collab instance; only a crash of PostgreSQL
+    // itself may lose the last fraction of a second.
     private async insert(rows: PendingRow[]): Promise<Set<string>> {
-        return this.db.transaction(async (trx) => {
-            await trx.raw('SET LOCAL synchronous_commit = off');
-            const keys = new Map(rows.map(({ key }) => [docId(key), key]));
-            const found = await trx(SNAPSHOTS).select('workspace_id', 'path').where((query) => {
-                for (const key of keys.values()) {
-                    void query.orWhere({ workspace_id: key.workspaceId, path: key.path });
-                }
-            }).forShare() as Array<{ workspace_id: number; path: string }>;
-            const live = new Set(found.map((row) => docId({ workspaceId: row.workspace_id, path: row.path })));
-            const kept = rows.filter(({ key }) => live.has(docId(key)));
-            if (kept.length) {
-                await trx(UPDATES).insert(kept.map(({ key, data }) => ({ workspace_id: key.workspaceId, path: key.path, data: Buffer.from(data) })));
-            }
-
-            return live;
-        });
+        const keys = new Map(rows.map(({ key }) => [docId(key), key]));
+        const { rows: found } = await this.db.raw(APPEND, [
+            [...keys.values()].map((key) => key.workspaceId),
+            [...keys.values()].map((key) => key.path),
+            rows.map(({ key }) => key.workspaceId),
+            rows.map(({ key }) => key.path),
+            rows.map(({ data }) => Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+        ]) as { rows: Array<{ workspace_id: number; path: string }> };
+        return new Set(found.map((row) => docId({ workspaceId: row.workspace_id, path: row.path })));
     }
 }
+
+const APPEND = `
+WITH live AS (
+    SELECT s.workspace_id, s.path FROM ${SNAPSHOTS} s
+    JOIN unnest(?::int[], ?::text[]) AS k (workspace_id, path) USING (workspace_id, path)
+    FOR SHARE OF s
+), relaxed AS (
+    SELECT set_config('synchronous_commit', 'off', true)
+), added AS (
+    INSERT INTO ${UPDATES} (workspace_id, path, data)
+    SELECT r.workspace_id, r.path, r.data
+    FROM unnest(?::int[], ?::text[], ?::bytea[]) WITH ORDINALITY AS r (workspace_id, path, data, n)
+    JOIN live USING (workspace_id, path)
+    ORDER BY r.n
+)
+SELECT live.workspace_id, live.path FROM live, relaxed`;
 
 /** A document's key as one string (map keys). */
 export function docId(key: DocKey): string {
