@@ -1,3 +1,4 @@
+import { isEmbedded } from '@collab/core';
 import type { Knex } from 'knex';
 import * as Y from 'yjs';
 
@@ -21,6 +22,17 @@ export class DocDeleted extends Error {
     }
 }
 
+/** A connection of knex's pool as its driver gives it: node-postgres' client, or the PGlite database. */
+interface DriverConnection {
+    query(query: string | { name: string; text: string; values: unknown[] }, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** The part of knex's client that lends pool connections. */
+interface PoolClient {
+    acquireConnection(): Promise<DriverConnection>;
+    releaseConnection(connection: DriverConnection): Promise<void>;
+}
+
 const SNAPSHOTS = 'doc_snapshots';
 const UPDATES = 'doc_updates';
 
@@ -39,8 +51,11 @@ function bytes(value: unknown): Uint8Array {
 export class DocStore {
     private queue: PendingRow[] = [];
     private writing = false;
+    private readonly prepared: boolean;
 
-    constructor(private readonly db: Knex) {}
+    constructor(private readonly db: Knex) {
+        this.prepared = !isEmbedded(db);
+    }
 
     /**
      * The stored state of a document as one update, creating it from
@@ -157,16 +172,28 @@ export class DocStore {
     // have one (so a deletion waits for the commit, then removes the rows), inserts those documents' rows
     // in order, and answers the documents found. Its commit does not wait for the WAL to reach the disk:
     // once committed, a row survives the death of every collab instance; only a crash of PostgreSQL
-    // itself may lose the last fraction of a second.
+    // itself may lose the last fraction of a second. On the hot path, so run by the driver itself (prepared,
+    // on PostgreSQL) on a connection of knex's pool.
     private async insert(rows: PendingRow[]): Promise<Set<string>> {
-        const keys = new Map(rows.map(({ key }) => [docId(key), key]));
-        const { rows: found } = await this.db.raw(APPEND, [
-            [...keys.values()].map((key) => key.workspaceId),
-            [...keys.values()].map((key) => key.path),
+        const keys = [...new Map(rows.map(({ key }) => [docId(key), key])).values()];
+        const values = [
+            keys.map((key) => key.workspaceId),
+            keys.map((key) => key.path),
             rows.map(({ key }) => key.workspaceId),
             rows.map(({ key }) => key.path),
             rows.map(({ data }) => Buffer.from(data.buffer, data.byteOffset, data.byteLength))
-        ]) as { rows: Array<{ workspace_id: number; path: string }> };
+        ];
+        const pool = this.db.client as PoolClient;
+        const connection = await pool.acquireConnection();
+        let found: Array<{ workspace_id: number; path: string }>;
+        try {
+            const result = this.prepared ? await connection.query({ name: 'collab_doc_append', text: APPEND, values }) : await connection.query(APPEND, values);
+            found = result.rows as typeof found;
+        }
+        finally {
+            await pool.releaseConnection(connection);
+        }
+
         return new Set(found.map((row) => docId({ workspaceId: row.workspace_id, path: row.path })));
     }
 }
@@ -174,14 +201,14 @@ export class DocStore {
 const APPEND = `
 WITH live AS (
     SELECT s.workspace_id, s.path FROM ${SNAPSHOTS} s
-    JOIN unnest(?::int[], ?::text[]) AS k (workspace_id, path) USING (workspace_id, path)
+    JOIN unnest($1::int[], $2::text[]) AS k (workspace_id, path) USING (workspace_id, path)
     FOR SHARE OF s
 ), relaxed AS (
     SELECT set_config('synchronous_commit', 'off', true)
 ), added AS (
     INSERT INTO ${UPDATES} (workspace_id, path, data)
     SELECT r.workspace_id, r.path, r.data
-    FROM unnest(?::int[], ?::text[], ?::bytea[]) WITH ORDINALITY AS r (workspace_id, path, data, n)
+    FROM unnest($3::int[], $4::text[], $5::bytea[]) WITH ORDINALITY AS r (workspace_id, path, data, n)
     JOIN live USING (workspace_id, path)
     ORDER BY r.n
 )
