@@ -33,6 +33,14 @@ interface PoolClient {
     releaseConnection(connection: DriverConnection): Promise<void>;
 }
 
+/**
+ * Each document, when created, gets an entry of its own under this key (a Yjs item nobody else
+ * writes): a client that still holds the state of a document deleted since, and sends it to the
+ * document created later at its path, is found out by that older entry.
+ */
+export const GENERATION_MAP = 'collab';
+export const GENERATION_KEY = 'generation';
+
 const SNAPSHOTS = 'doc_snapshots';
 const UPDATES = 'doc_updates';
 
@@ -70,6 +78,7 @@ export class DocStore {
 
         const doc = new Y.Doc();
         doc.getText('content').insert(0, await initialText());
+        doc.getMap(GENERATION_MAP).set(GENERATION_KEY, Date.now());
         const state = Y.encodeStateAsUpdate(doc);
         doc.destroy();
         await this.db(SNAPSHOTS).insert({ workspace_id: key.workspaceId, path: key.path, state: Buffer.from(state) }).onConflict(['workspace_id', 'path']).ignore();
