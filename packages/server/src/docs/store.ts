@@ -185,12 +185,22 @@ export class DocStore {
     // on PostgreSQL) on a connection of knex's pool.
     private async insert(rows: PendingRow[]): Promise<Set<string>> {
         const keys = [...new Map(rows.map(({ key }) => [docId(key), key])).values()];
+        // The updates travel as one binary parameter (an array of bytea would travel as hex text), each row its slice.
+        const starts: number[] = [];
+        let start = 1;
+        for (const { data } of rows) {
+            starts.push(start);
+            start += data.byteLength;
+        }
+
         const values = [
             keys.map((key) => key.workspaceId),
             keys.map((key) => key.path),
             rows.map(({ key }) => key.workspaceId),
             rows.map(({ key }) => key.path),
-            rows.map(({ data }) => Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+            starts,
+            rows.map(({ data }) => data.byteLength),
+            Buffer.concat(rows.map(({ data }) => data))
         ];
         const pool = this.db.client as PoolClient;
         const connection = await pool.acquireConnection();
@@ -216,8 +226,8 @@ WITH live AS (
     SELECT set_config('synchronous_commit', 'off', true)
 ), added AS (
     INSERT INTO ${UPDATES} (workspace_id, path, data)
-    SELECT r.workspace_id, r.path, r.data
-    FROM unnest($3::int[], $4::text[], $5::bytea[]) WITH ORDINALITY AS r (workspace_id, path, data, n)
+    SELECT r.workspace_id, r.path, substring($7::bytea FROM r.start FOR r.length)
+    FROM unnest($3::int[], $4::text[], $5::int[], $6::int[]) WITH ORDINALITY AS r (workspace_id, path, start, length, n)
     JOIN live USING (workspace_id, path)
     ORDER BY r.n
 )
