@@ -70,6 +70,18 @@ describe('deleting a file that has a document', () => {
         three.text.insert(0, 'fresh ');
         await until(() => four.text.toJSON() === 'fresh new text', 5000, 'an edit of the new document');
         await until(async () => ((await a.http('GET', url('gone.txt'), team.owner.access)).result as { content: string }).content === 'fresh new text', 5000, 'the new file following its document');
+
+        // An editor that reconnects with the deleted document's state is closed again; none of it reaches the new file.
+        one.provider.connect();
+        await until(() => one.closes.filter((code) => code === CloseCode.fileDeleted).length === 2, 5000, 'the old editor closed with 4410 again');
+        one.provider.disconnect();
+        await sleep(2000);
+        assert.equal(four.text.toJSON(), 'fresh new text');
+        assert.equal(three.text.toJSON(), 'fresh new text');
+        assert.equal(((await a.http('GET', url('gone.txt'), team.owner.access)).result as { content: string }).content, 'fresh new text');
+        const five = open(a, 'gone.txt');
+        await five.synced();
+        assert.equal(five.text.toJSON(), 'fresh new text');
     });
 
     it('answers 404 for a file that does not exist and leaves a document opened on that path alone', async () => {

@@ -57,6 +57,28 @@ describe('client.docs.open()', () => {
         await until(async () => (await fileContent('notes/shared.md'))?.content === '> hello, world', 5000, 'the REST view to follow');
     });
 
+    it('keeps twelve documents open in one process without a MaxListenersExceededWarning, and gives the room back once they close', async () => {
+        const warnings: Error[] = [];
+        const onWarning = (warning: Error) => warnings.push(warning);
+        process.on('warning', onWarning);
+        const before = process.getMaxListeners();
+        try {
+            const client = clientOf(team.owner);
+            const many = Array.from({ length: 12 }, (_, i) => open(team.owner, `many/doc-${i}.txt`, [], client));
+            await Promise.all(many.map((shared) => shared.synced));
+            assert.equal(process.getMaxListeners(), before + 12);
+            many.forEach((shared) => shared.close());
+            many.forEach((shared) => shared.close());
+            assert.equal(process.getMaxListeners(), before);
+            await new Promise((resolve) => setImmediate(resolve));
+        }
+        finally {
+            process.off('warning', onWarning);
+        }
+
+        assert.deepEqual(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning').map((warning) => warning.message), []);
+    });
+
     it('encodes each path segment, so a path with spaces and non-ASCII letters reaches its file', async () => {
         const path = 'docs/my notes/ünïcode #1.md';
         const shared = open(team.owner, path);

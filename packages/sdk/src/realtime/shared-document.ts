@@ -30,6 +30,18 @@ export interface OpenDocumentOptions {
 
 const noop = () => undefined;
 
+/**
+ * Under Node, each y-websocket provider adds a listener to the process's `exit` event: one more
+ * allowed per open document, so a process with more than ten open gets no MaxListenersExceededWarning.
+ */
+function makeRoomForExitListener(change: 1 | -1): void {
+    const proc = (globalThis as { process?: Partial<Pick<NodeJS.Process, 'getMaxListeners' | 'setMaxListeners'>> }).process;
+    const max = proc?.getMaxListeners?.();
+    if (max) {                                              // 0: unlimited already
+        proc!.setMaxListeners!(Math.max(1, max + change));
+    }
+}
+
 interface CloseInfo {
     code: number;
     reason: string;
@@ -102,7 +114,11 @@ export class SharedDocument {
     #stop(): void {
         this.#closed = true;
         clearTimeout(this.#retryTimer);
-        this.#provider?.destroy();
+        if (this.#provider) {
+            this.#provider.destroy();
+            makeRoomForExitListener(-1);
+        }
+
         this.awareness.destroy();
     }
 
@@ -117,6 +133,7 @@ export class SharedDocument {
             return;
         }
 
+        makeRoomForExitListener(1);
         const provider = new WebsocketProvider(this.#url, this.#room, this.doc, {
             awareness: this.awareness,
             params: token ? { token } : {},

@@ -1,4 +1,4 @@
-import { DOC_DENIED_TOO_LARGE, DOC_DENIED_VIEWER, DocSyncStep } from '@collab/protocol';
+import { CloseCode, DOC_DENIED_TOO_LARGE, DOC_DENIED_VIEWER, DocSyncStep } from '@collab/protocol';
 import { encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
@@ -70,6 +70,13 @@ export class DocSession implements DocMember {
 
     private update(update: Uint8Array): void {
         const decoded = valid(() => Y.decodeUpdate(update));
+        if (this.doc.stale(decoded)) {
+            // Its file was deleted, then created again: the old state must not come back into the new one.
+            this.end();
+            this.peer.close(CloseCode.fileDeleted, 'file deleted');
+            return;
+        }
+
         if (!this.access.canWrite()) {
             // A viewer's provider sends its state on every (re)connect: only a change is refused.
             if (this.doc.novel(decoded)) {

@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 
 import { FileMirror, type MirrorTiming, type MirrorWrite } from './file-mirror.js';
 import { awarenessMessage, decodeAwareness, decodeRelay, encodeAwareness, encodeRelay, syncMessage, type AwarenessEntry, type Editor, type RelayMessage } from './messages.js';
-import { DocDeleted, type DocKey, type DocStore } from './store.js';
+import { DocDeleted, GENERATION_KEY, GENERATION_MAP, type DocKey, type DocStore } from './store.js';
 
 /** The transport side of one editor's socket. */
 export interface DocPeer {
@@ -212,6 +212,13 @@ export class SharedDoc {
         }
 
         return false;
+    }
+
+    /** True when a decoded update carries the generation entry of another document: its sender holds the state of a file deleted since. */
+    stale({ structs }: ReturnType<typeof Y.decodeUpdate>): boolean {
+        // A decoded item names its root type by name (a string), not by the type.
+        return structs.some((struct) => struct instanceof Y.Item && (struct.parent as unknown) === GENERATION_MAP && struct.parentSub === GENERATION_KEY
+            && struct.id.clock + struct.length > Y.getState(this.doc.store, struct.id.client));
     }
 
     /** Applies an edit made on the server (a REST write): stored, then sent like a socket's. */
