@@ -24,7 +24,13 @@ describe('the membership cache of sockets', () => {
     const nesSubscribed = async (port: number, token: string, workspaceId: number) => {
         const { client } = await nesConnection(port, token);
         nes.push(client);
-        return nesSubscribe(client, `/workspaces/${workspaceId}`).then(() => 'subscribed', (err: { statusCode?: number }) => `refused ${err.statusCode}`);
+        try {
+            await nesSubscribe(client, `/workspaces/${workspaceId}`);
+            return 'subscribed';
+        }
+        catch (err) {
+            return `refused ${(err as { statusCode?: number }).statusCode}`;
+        }
     };
 
     before(async () => {
