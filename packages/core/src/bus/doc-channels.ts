@@ -43,7 +43,7 @@ export class DocChannels {
 
     /** Publishes a message to every other instance holding the document. */
     async publish(workspaceId: number, path: string, message: Uint8Array): Promise<void> {
-        await this.channels.publish(this.keys.channel(workspaceId, path), Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+        await this.channels.publishNow(this.keys.channel(workspaceId, path), Buffer.from(message.buffer, message.byteOffset, message.byteLength));
     }
 
     /** Listens to a document's channel (one listener per document); resolves once subscribed. Returns the function that stops listening. */

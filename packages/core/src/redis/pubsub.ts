@@ -1,3 +1,5 @@
+import { Command } from 'ioredis';
+
 import type { RedisClient } from './client.js';
 
 /**
@@ -40,6 +42,15 @@ export class PubSub {
     /** Publishes on the commands connection. */
     async publish(channel: string, message: string | Buffer): Promise<void> {
         await (this.sharded ? this.#publisher.spublish(channel, message) : this.#publisher.publish(channel, message));
+    }
+
+    /**
+     * Publishes one message written at once, outside the connection's
+     * auto-pipelining: for a stream of messages sent one per tick, it skips
+     * the pipeline built for each and its wait for the next tick.
+     */
+    async publishNow(channel: string, message: Buffer): Promise<void> {
+        await this.#publisher.sendCommand(new Command(this.sharded ? 'spublish' : 'publish', [channel, message]));
     }
 
     /** Publishes several messages to one channel in one write, in order. */

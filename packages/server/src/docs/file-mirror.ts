@@ -19,6 +19,7 @@ export interface MirrorTiming {
 export class FileMirror {
     private timer: NodeJS.Timeout | undefined;
     private firstEdit = 0;
+    private lastEdit = 0;
     private editor: Editor | null = null;
     private writing: Promise<void> = Promise.resolve();
 
@@ -27,15 +28,12 @@ export class FileMirror {
     /** The document changed (by `editor` when known). */
     touch(editor: Editor | null): void {
         this.editor = editor ?? this.editor;
-        const now = Date.now();
+        this.lastEdit = Date.now();
         if (!this.timer) {
-            this.firstEdit = now;
+            // One timer per quiet period, not one per keystroke: when it fires early, it waits for what is left.
+            this.firstEdit = this.lastEdit;
+            this.arm();
         }
-
-        clearTimeout(this.timer);
-        const wait = Math.max(0, Math.min(this.timing.quietMs, this.firstEdit + this.timing.maxWaitMs - now));
-        this.timer = setTimeout(() => void this.flush(), wait);
-        this.timer.unref();
     }
 
     /** Forgets the edit waiting to be written (the file was deleted); a write in flight checks for itself. */
@@ -58,5 +56,24 @@ export class FileMirror {
         }
 
         await this.writing;
+    }
+
+    private arm(): void {
+        this.timer = setTimeout(this.fire, Math.max(0, this.due() - Date.now()));
+        this.timer.unref();
+    }
+
+    private readonly fire = (): void => {
+        if (this.due() > Date.now()) {
+            this.arm();
+            return;
+        }
+
+        void this.flush();
+    };
+
+    // After `quietMs` without an edit, or `maxWaitMs` after the first one.
+    private due(): number {
+        return Math.min(this.lastEdit + this.timing.quietMs, this.firstEdit + this.timing.maxWaitMs);
     }
 }
