@@ -50,7 +50,12 @@ export class Nginx {
                     throw new Error(`nginx exited: ${child.stderr()}${await readFile(join(dir, 'error.log'), 'utf8').catch(() => '')}`);
                 }
 
-                return fetch(`http://127.0.0.1:${port}/healthz`).then((res) => res.status === 200, () => false);
+                try {
+                    return (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200;
+                }
+                catch {
+                    return false;
+                }
             }, 15_000, 'nginx to answer');
         }
         catch (err) {

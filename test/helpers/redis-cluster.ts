@@ -185,7 +185,12 @@ export class RedisCluster {
 }
 
 async function ping(port: number): Promise<boolean> {
-    return command(port, (client) => client.ping()).then((reply) => reply === 'PONG', () => false);
+    try {
+        return (await command(port, (client) => client.ping())) === 'PONG';
+    }
+    catch {
+        return false;
+    }
 }
 
 async function command<T>(port: number, body: (client: Redis) => Promise<T>): Promise<T> {
