@@ -230,11 +230,7 @@ export class EventBus {
         this.topics.clear();
         this.control.clear();
         if (this.subscriber.status !== 'end') {
-            await Promise.all([
-                this.controlChannel.unsubscribe(this.keys.control),
-                // A cluster takes SUNSUBSCRIBE one slot at a time.
-                ...this.channels.sharded ? channels.map((channel) => this.channels.unsubscribe(channel)) : [this.channels.unsubscribe(...channels)]
-            ]).catch(this.onError);
+            await Promise.all([this.controlChannel.unsubscribe(this.keys.control), this.channels.unsubscribe(...channels)]).catch(this.onError);
         }
     }
 

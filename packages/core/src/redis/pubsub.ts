@@ -72,18 +72,20 @@ export class PubSub {
         await pipeline.exec();
     }
 
+    /** Subscribes to channels of any slots: a cluster takes `SSUBSCRIBE` one slot at a time, so there one command per channel. */
     async subscribe(...channels: string[]): Promise<void> {
         const subscriber = this.#subscriberConnection();
-        await (this.sharded ? subscriber.ssubscribe(...channels) : subscriber.subscribe(...channels));
+        await (this.sharded ? Promise.all(channels.map((channel) => subscriber.ssubscribe(channel))) : subscriber.subscribe(...channels));
     }
 
+    /** Unsubscribes from channels of any slots (one `SUNSUBSCRIBE` per channel on a cluster). */
     async unsubscribe(...channels: string[]): Promise<void> {
         if (channels.length === 0) {
             return;
         }
 
         const subscriber = this.#subscriberConnection();
-        await (this.sharded ? subscriber.sunsubscribe(...channels) : subscriber.unsubscribe(...channels));
+        await (this.sharded ? Promise.all(channels.map((channel) => subscriber.sunsubscribe(channel))) : subscriber.unsubscribe(...channels));
     }
 
     /** Listens to messages of this scope's kind; returns the function that stops listening. */
