@@ -1,7 +1,6 @@
 // The two systems of the documents bench (bench/docs.ts), each on a private redis-server so their
 // Redis traffic can be told apart: collab (server processes of test/fixtures/realtime-server.ts on
 // one PostgreSQL database) and Hocuspocus 4 with its Redis extension (bench/docs-hocuspocus.ts).
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { Redis } from 'ioredis';
@@ -12,6 +11,7 @@ import { RedisServer } from '../test/helpers/redis-server.js';
 import { until } from '../test/helpers/wait.js';
 import { clusterEnv, startInstance, type Instance } from '../test/realtime/processes.js';
 import type { DocSpec, System } from './docs-clients.js';
+import { processCpuMs } from './proc-cpu.js';
 
 /** A server process's memory after two GCs, and its CPU. */
 export interface Memory {
@@ -52,10 +52,7 @@ export interface SystemUnderTest {
 const HOCUSPOCUS = fileURLToPath(new URL('./docs-hocuspocus.ts', import.meta.url));
 
 /** CPU seconds (user + system) a process has used, from /proc. */
-export function cpuSeconds(pid: number): number {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;            // utime + stime, in clock ticks
-}
+export const cpuSeconds = (pid: number): number => processCpuMs(pid) / 1000;
 
 async function gcMemory(port: number): Promise<Memory> {
     const res = await fetch(`http://127.0.0.1:${port}/_bench/gc`, { method: 'POST' });
