@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 
 import { action, examples, parseCount, parseId } from '../lib/command.js';
 import { CliError } from '../lib/errors.js';
+import { follow } from '../lib/follow.js';
 import { nothing } from '../lib/output.js';
 import { eventLine } from '../lib/views.js';
 
@@ -20,28 +21,11 @@ function closeText(status: Extract<RealtimeStatus, { state: 'disconnected' }>): 
     return status.error ? status.error.message.replace(/\.$/, '') : 'connection failed';
 }
 
-/** Prints the workspace's events until SIGINT/SIGTERM (resolves) or until the stream ends for good (rejects). */
-function follow(client: CollabClient, workspace: number, since: number | undefined, json: boolean, interactive: boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-        let stop: Unsubscribe | undefined;
-        let finished = false;
-        const finish = (err?: unknown) => {
-            if (finished) {
-                return;
-            }
-
-            finished = true;
-            process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-            process.stdout.off('error', onOutputError);
-            stop?.();
-            void client.realtime.close().finally(() => (err === undefined ? resolve() : reject(err as Error)));
-        };
-
-        const onSignal = () => finish();
-        const onOutputError = (err: NodeJS.ErrnoException) => finish(err.code === 'EPIPE' ? undefined : err);   // the reader left (| head)
-        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-        process.stdout.on('error', onOutputError);
-
+/** Prints the workspace's events until SIGINT/SIGTERM or the reader of stdout leaves (resolves), or until the stream ends for good (rejects). */
+function tail(client: CollabClient, workspace: number, since: number | undefined, json: boolean, interactive: boolean): Promise<void> {
+    return follow((stop) => {
+        let unsubscribe: Unsubscribe | undefined;
+        let ended = false;
         const onEvent = (event: EventEnvelope) => void process.stdout.write(`${json ? JSON.stringify(event) : eventLine(event)}\n`);
         const onResync = (info: ResyncInfo) => notice(info.reason === 'epoch_changed'
             ? `Events were lost (the workspace's sequence restarted, epoch ${info.epoch}): showing what the server kept; reload state with collab file ls.`
@@ -64,29 +48,34 @@ function follow(client: CollabClient, workspace: number, since: number | undefin
                     notice(`Your role in this project is now ${status.role}.`);
                     break;
                 case 'revoked':
-                    finish(new CliError(`Your access to workspace ${workspace} was removed`));
+                    stop(new CliError(`Your access to workspace ${workspace} was removed`));
                     break;
                 case 'ended':
-                    finish(status.error);
+                    stop(status.error);
                     break;
             }
         };
 
         const subscribe = async () => {
             try {
-                stop = await client.realtime.subscribe(workspace, onEvent, { since, onStatus, onResync });
+                unsubscribe = await client.realtime.subscribe(workspace, onEvent, { since, onStatus, onResync });
             }
             catch (err) {
-                finish(err);
+                stop(err);
                 return;
             }
 
-            if (finished) {
-                stop();
+            if (ended) {
+                unsubscribe();
             }
         };
 
         void subscribe();
+        return async () => {
+            ended = true;
+            unsubscribe?.();
+            await client.realtime.close();
+        };
     });
 }
 
@@ -101,7 +90,7 @@ Output: one line per event, "#seq event user payload" (presence events have no s
 or with --json one envelope per line. Connection notices go to stderr.
 `)
         .action(action<[number], Options>((workspace) => `follow workspace ${workspace}`, async (ctx, [workspace], options) => {
-            await follow(ctx.client(), workspace, options.since, ctx.json, ctx.interactive);
+            await tail(ctx.client(), workspace, options.since, ctx.json, ctx.interactive);
             return nothing();
         }));
 }

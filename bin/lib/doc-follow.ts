@@ -2,6 +2,7 @@ import type { CollabClient, DocumentStatus, WorkspaceFile } from '@collab/sdk';
 import { CloseCode, PermissionError } from '@collab/sdk';
 
 import { CliError } from './errors.js';
+import { follow } from './follow.js';
 
 /** What `file cat --follow` prints about one file. */
 export interface FollowOptions {
@@ -25,7 +26,7 @@ const notice = (line: string) => void process.stderr.write(`${line}\n`);
  */
 export function followDocument(client: CollabClient, options: FollowOptions): Promise<void> {
     const { workspace, file, json, interactive } = options;
-    return new Promise((resolve, reject) => {
+    return follow((stop) => {
         let printed: string | undefined;
         let pending = false;
         let synced = false;
@@ -49,25 +50,6 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
             }
         };
 
-        const finish = (err?: unknown) => {
-            if (finished) {
-                return;
-            }
-
-            finished = true;
-            process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-            process.stdout.off('error', onOutputError);
-            shared.close();
-            if (err === undefined) {
-                resolve();
-            }
-            else {
-                reject(err as Error);
-            }
-        };
-
-        const onSignal = () => finish();
-        const onOutputError = (err: NodeJS.ErrnoException) => finish(err.code === 'EPIPE' ? undefined : err);   // the reader left (| head)
         const onStatus = (status: DocumentStatus) => {
             switch (status.state) {
                 case 'synced':
@@ -87,15 +69,13 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
 
                     break;
                 case 'ended':
-                    finish(synced && status.error instanceof PermissionError ? new CliError(`Your access to workspace ${workspace} was removed`) : status.error);
+                    stop(synced && status.error instanceof PermissionError ? new CliError(`Your access to workspace ${workspace} was removed`) : status.error);
                     break;
                 case 'denied':
                     break;
             }
         };
 
-        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-        process.stdout.on('error', onOutputError);
         const shared = client.docs.open(workspace, file.path, { onStatus });
         shared.doc.on('update', () => {
             if (synced && !pending) {
@@ -103,5 +83,9 @@ export function followDocument(client: CollabClient, options: FollowOptions): Pr
                 setImmediate(print);
             }
         });
+        return () => {
+            finished = true;
+            shared.close();
+        };
     });
 }
