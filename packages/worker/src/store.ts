@@ -68,7 +68,10 @@ export interface JobOwner {
  * worker's death) becomes `running` with one more attempt. A job whose
  * cancellation was requested becomes `cancelled` instead, without a run.
  * Undefined when the job is gone or already terminal (cancelled, or finished
- * by another worker): the run must not happen.
+ * by another worker): the run must not happen. The commit does not wait for
+ * the WAL to reach the disk: only a crash of PostgreSQL itself may undo a
+ * claim, and then the job is queued again and runs once more (finishJob
+ * refuses the first run's result).
  */
 export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undefined> {
     const result = await db.raw<{ rows: ClaimedJob[] }>(
@@ -81,8 +84,10 @@ export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undef
              error = NULL
            WHERE id = ? AND status IN ('queued', 'running')
            RETURNING id, user_id, workspace_id, language, code, stdin, timeout_ms, memory_mb, status, attempts
+         ), relaxed AS (
+           SELECT set_config('synchronous_commit', 'off', true)
          )
-         SELECT claimed.*, users.email AS user_email FROM claimed JOIN users ON users.id = claimed.user_id`,
+         SELECT claimed.*, users.email AS user_email FROM claimed JOIN users ON users.id = claimed.user_id, relaxed`,
         [id]
     );
     return result.rows[0];
