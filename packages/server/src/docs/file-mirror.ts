@@ -36,6 +36,11 @@ export class FileMirror {
         }
     }
 
+    /** True when no edit waits to be written (a write in flight holds its own text). */
+    get idle(): boolean {
+        return this.timer === undefined;
+    }
+
     /** Forgets the edit waiting to be written (the file was deleted); a write in flight checks for itself. */
     cancel(): void {
         clearTimeout(this.timer);

@@ -33,7 +33,7 @@ const optionsSchema = Joi.object({ settings: Joi.object().pattern(Joi.string().v
  * Collaborative documents without their transport (DESIGN §7): the registry
  * of loaded documents, their storage, their channels across instances and
  * their file rows. The `/yjs/` endpoint of `collab-realtime` serves them.
- * Reports `docs_loaded` and `docs_state_bytes` (the memory of loaded
+ * Reports `docs_loaded`, `docs_asleep` and `docs_state_bytes` (the memory of loaded
  * documents, as encoded state) in `/metrics`. On stop, after the sockets
  * closed, every document writes its file and stores what waits.
  */
@@ -58,6 +58,9 @@ export const docsPlugin: Plugin<DocsPluginOptions> = {
         if (metrics) {
             new Gauge({ name: 'docs_loaded', help: 'Collaborative documents held in memory on this instance', registers: [metrics], collect() {
                 this.set(registry.stats().loaded);
+            } });
+            new Gauge({ name: 'docs_asleep', help: 'Loaded documents asleep: nobody edited them for a while, only their encoded state is in memory', registers: [metrics], collect() {
+                this.set(registry.stats().asleep);
             } });
             new Gauge({ name: 'docs_state_bytes', help: 'Bytes of the loaded documents\' Yjs state, encoded (their memory, roughly)', registers: [metrics], collect() {
                 this.set(registry.stats().bytes);

@@ -17,10 +17,12 @@ export interface DocSettings {
     compactEvery: number;
     /** Awareness states not renewed for this long are removed. */
     awarenessTimeoutMs: number;
+    /** A document without an edit for this long keeps only its encoded state until it is used again. */
+    sleepAfterMs: number;
 }
 
 /** Default {@link DocSettings}: unloaded within 60 s, the file written within 2 s, cursors gone within 30 s. */
-export const DOC_SETTINGS: DocSettings = { idleMs: 30_000, quietMs: 750, maxWaitMs: 5_000, compactEvery: 500, awarenessTimeoutMs: 22_000 };
+export const DOC_SETTINGS: DocSettings = { idleMs: 30_000, quietMs: 750, maxWaitMs: 5_000, compactEvery: 500, awarenessTimeoutMs: 22_000, sleepAfterMs: 10_000 };
 
 /** What the registry needs besides the store and channels: the file rows. */
 export interface DocFiles {
@@ -76,18 +78,20 @@ export class DocRegistry {
         });
     }
 
-    /** Loaded documents and the bytes of their states (metrics). */
-    stats(): { loaded: number; bytes: number } {
+    /** Loaded documents, those of them asleep, and the bytes of their states (metrics). */
+    stats(): { loaded: number; asleep: number; bytes: number } {
         let bytes = 0;
         let loaded = 0;
+        let asleep = 0;
         for (const entry of this.entries.values()) {
             if (entry.doc) {
                 loaded++;
+                asleep += entry.doc.asleep ? 1 : 0;
                 bytes += entry.doc.bytes;
             }
         }
 
-        return { loaded, bytes };
+        return { loaded, asleep, bytes };
     }
 
     /** Loads (or finds) a document and holds it until {@link release}. */
@@ -198,6 +202,7 @@ export class DocRegistry {
             timing: settings,
             compactEvery: settings.compactEvery,
             awarenessTimeoutMs: settings.awarenessTimeoutMs,
+            sleepAfterMs: settings.sleepAfterMs,
             onBroken: () => this.drop(entry),
             onError
         });

@@ -31,7 +31,7 @@ export class DocSession implements DocMember {
     /** Joins the document and sends the opening sync step 1 and the current awareness. */
     start(): void {
         this.doc.join(this);
-        this.peer.send(syncMessage(DocSyncStep.step1, Y.encodeStateVector(this.doc.doc)));
+        this.peer.send(syncMessage(DocSyncStep.step1, this.doc.stateVector()));
         this.sendAwareness();
     }
 
@@ -46,7 +46,7 @@ export class DocSession implements DocMember {
             valid(() => Y.decodeStateVector(message.stateVector));
             await this.doc.stored();
             if (!this.ended) {
-                this.peer.send(syncMessage(DocSyncStep.step2, Y.encodeStateAsUpdate(this.doc.doc, message.stateVector)));
+                this.peer.send(syncMessage(DocSyncStep.step2, this.doc.missing(message.stateVector)));
             }
         }
         else if (message.type === 'update') {
@@ -70,6 +70,11 @@ export class DocSession implements DocMember {
 
     private update(update: Uint8Array): void {
         const decoded = valid(() => Y.decodeUpdate(update));
+        if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) {
+            // A provider's answer to sync step 1 when it has nothing new: no change, and a sleeping document sleeps on.
+            return;
+        }
+
         if (this.doc.stale(decoded)) {
             // Its file was deleted, then created again: the old state must not come back into the new one.
             this.end();

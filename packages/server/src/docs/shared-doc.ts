@@ -35,6 +35,8 @@ export interface SharedDocDeps {
     compactEvery: number;
     /** Awareness states not renewed for this long are removed (their editor or its instance is gone). */
     awarenessTimeoutMs: number;
+    /** After this long without an edit the document sleeps: only its encoded state stays in memory. */
+    sleepAfterMs: number;
     /** Storing an update failed, or the file was deleted: the document's sockets were closed and it must not be used again. */
     onBroken(doc: SharedDoc): void;
     onError(err: Error): void;
@@ -54,10 +56,13 @@ const MAX_STATE_BYTES = 4 * MAX_FILE_BYTES;
  * hold. Updates from other instances are already stored; they go to the
  * local sockets at once. An instance that may have missed some asks the
  * others for what its state vector lacks.
+ *
+ * A document nobody edited for `sleepAfterMs`, with nothing left to store
+ * or to write, sleeps: it keeps its state encoded (about the size of its
+ * text) instead of Yjs's structures, answers syncs from it, and wakes up
+ * (decodes it) for the next edit. Awareness does not need the structures.
  */
 export class SharedDoc {
-    readonly doc = new Y.Doc();
-    readonly text: Y.Text;
     readonly awareness: Awareness;
     readonly mirror: FileMirror;
     /** The local sockets, each with the awareness client IDs it owns. */
@@ -72,16 +77,46 @@ export class SharedDoc {
     private sizeCache: number | undefined;
     private estimate: number;
     private broken = false;
+    private awake: { doc: Y.Doc; text: Y.Text } | undefined;
+    /** The encoded state while the document sleeps. */
+    private sleeping: Uint8Array | undefined;
+    private storing = 0;
+    private lastEdit = Date.now();
 
     constructor(readonly key: DocKey, state: Uint8Array, private readonly deps: SharedDocDeps) {
-        Y.applyUpdate(this.doc, state);
+        this.sleeping = state;
+        this.wake();
         this.estimate = state.byteLength;
-        this.text = this.doc.getText(DOC_TEXT_NAME);
-        this.awareness = new Awareness(this.doc);
+        // The server has no cursor of its own: its awareness needs a client ID, not the document.
+        this.awareness = new Awareness(new Y.Doc());
         this.awareness.setLocalState(null);
         this.mirror = new FileMirror(() => this.text.toJSON(), deps.writeFile, deps.timing, deps.onError);
-        this.doc.on('update', this.onUpdate);
         this.awareness.on('update', this.onAwareness);
+    }
+
+    /** The Yjs document (woken up if it sleeps). */
+    get doc(): Y.Doc {
+        return (this.awake ?? this.wake()).doc;
+    }
+
+    /** The document's text (woken up if it sleeps). */
+    get text(): Y.Text {
+        return (this.awake ?? this.wake()).text;
+    }
+
+    /** True while only the encoded state is in memory. */
+    get asleep(): boolean {
+        return this.sleeping !== undefined;
+    }
+
+    /** The document's state vector (a sleeping document stays asleep). */
+    stateVector(): Uint8Array {
+        return this.sleeping ? Y.encodeStateVectorFromUpdate(this.sleeping) : Y.encodeStateVector(this.doc);
+    }
+
+    /** What a peer with `stateVector` lacks, as one update (a sleeping document stays asleep). */
+    missing(stateVector: Uint8Array): Uint8Array {
+        return this.sleeping ? Y.diffUpdate(this.sleeping, stateVector) : Y.encodeStateAsUpdate(this.doc, stateVector);
     }
 
     /** Sockets editing the document on this instance. */
@@ -91,7 +126,7 @@ export class SharedDoc {
 
     /** Bytes of the document's state, encoded (the memory metric). */
     get bytes(): number {
-        this.sizeCache ??= Y.encodeStateAsUpdate(this.doc).byteLength;
+        this.sizeCache ??= this.sleeping?.byteLength ?? Y.encodeStateAsUpdate(this.doc).byteLength;
         return this.sizeCache;
     }
 
@@ -270,12 +305,16 @@ export class SharedDoc {
     catchUp(): void {
         clearTimeout(this.retry);
         this.retry = undefined;
-        const query = encodeRelay({ type: 'query', from: this.deps.instanceId, stateVector: Y.encodeStateVector(this.doc), ask: true });
+        const query = encodeRelay({ type: 'query', from: this.deps.instanceId, stateVector: this.stateVector(), ask: true });
         this.deps.publish(query).catch(() => this.catchUpLater());
     }
 
-    /** Removes the awareness states not renewed in time (their editor, or its instance, is gone). */
+    /** Removes the awareness states not renewed in time (their editor, or its instance, is gone), and sleeps when due. */
     sweep(now: number): void {
+        if (this.awake && now - this.lastEdit >= this.deps.sleepAfterMs && this.quiet()) {
+            this.sleep();
+        }
+
         const outdated: number[] = [];
         for (const [client, meta] of this.awareness.meta) {
             if (this.awareness.states.has(client) && now - meta.lastUpdated >= this.deps.awarenessTimeoutMs) {
@@ -319,7 +358,9 @@ export class SharedDoc {
     destroy(): void {
         clearTimeout(this.retry);
         this.awareness.destroy();
-        this.doc.destroy();
+        this.awareness.doc.destroy();
+        this.awake?.doc.destroy();
+        this.sleeping = undefined;
     }
 
     /** Sends a message to every local socket but `except`. */
@@ -334,6 +375,7 @@ export class SharedDoc {
     private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
         this.sizeCache = undefined;
         this.estimate += update.byteLength;
+        this.lastEdit = Date.now();
         if (origin === RELAY) {
             this.broadcast(syncMessage(2, update), null);
             this.mirror.touch(this.relayEditor);
@@ -343,7 +385,8 @@ export class SharedDoc {
         const member = this.members.has(origin as DocMember) ? origin as DocMember : null;
         const editor = (origin as ServerEdit | DocMember | null)?.editor ?? null;
         const stored = this.deps.store.append(this.key, update);
-        this.pending = stored.catch(() => undefined);
+        this.storing++;
+        this.pending = stored.catch(() => undefined).finally(() => this.storing--);
         this.relayOnceStored(stored, update, editor, member).catch(this.deps.onError);
     };
 
@@ -405,15 +448,39 @@ export class SharedDoc {
     private async answer(stateVector: Uint8Array, ask: boolean): Promise<void> {
         await this.stored();
         const from = this.deps.instanceId;
-        await this.deps.publish(encodeRelay({ type: 'update', from, editor: null, update: Y.encodeStateAsUpdate(this.doc, stateVector) }));
+        await this.deps.publish(encodeRelay({ type: 'update', from, editor: null, update: this.missing(stateVector) }));
         const clients = [...this.awareness.states.keys()];
         if (clients.length) {
             await this.deps.publish(encodeRelay({ type: 'awareness', from, update: encodeAwarenessUpdate(this.awareness, clients) }));
         }
 
         if (ask) {
-            await this.deps.publish(encodeRelay({ type: 'query', from, stateVector: Y.encodeStateVector(this.doc), ask: false }));
+            await this.deps.publish(encodeRelay({ type: 'query', from, stateVector: this.stateVector(), ask: false }));
         }
+    }
+
+    private wake(): { doc: Y.Doc; text: Y.Text } {
+        const doc = new Y.Doc();
+        Y.applyUpdate(doc, this.sleeping!);
+        doc.on('update', this.onUpdate);
+        this.sleeping = undefined;
+        this.lastEdit = Date.now();
+        this.awake = { doc, text: doc.getText(DOC_TEXT_NAME) };
+        return this.awake;
+    }
+
+    private sleep(): void {
+        const { doc } = this.awake!;
+        this.sleeping = Y.encodeStateAsUpdate(doc);
+        this.awake = undefined;
+        doc.off('update', this.onUpdate);
+        doc.destroy();
+    }
+
+    // Nothing waits to be stored, written or compacted, and no update waits for a missing dependency.
+    private quiet(): boolean {
+        const { store } = this.awake!.doc;
+        return !this.broken && this.storing === 0 && !this.compacting && this.mirror.idle && !store.pendingStructs && !store.pendingDs;
     }
 
     private catchUpLater(): void {
