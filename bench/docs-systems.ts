@@ -92,7 +92,9 @@ class Collab implements SystemUnderTest {
     }
 
     async start(): Promise<ServerProcess> {
-        const instance = await startInstance(this.env, ['--expose-gc']);
+        // BENCH_PROF=DIR: each instance writes a CPU profile there when it stops.
+        const profile = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+        const instance = await startInstance(this.env, ['--expose-gc', ...profile]);
         this.#instances.push(instance);
         return { port: instance.port, pid: instance.child.pid!, memory: () => gcMemory(instance.port), cpuSeconds: () => cpuSeconds(instance.child.pid!), stop: () => instance.stop() };
     }

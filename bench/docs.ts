@@ -10,7 +10,8 @@
  *   at another editor) on the same and across instances, server CPU per edit, and Redis bytes and
  *   commands per edit;
  * - `memory`: `--docs` documents with one editor each on one fresh instance, each filled with
- *   `--doc-kib` KiB of text: RSS and heap per loaded document (once the server's work settled), then after every editor left,
+ *   `--doc-kib` KiB of text: RSS and heap per loaded document (once the server's work settled, at
+ *   least `--settle` seconds after the load), then after every editor left,
  *   whether the process's memory came back within 10 % of where it started (waits up to
  *   `--unload-wait` seconds; collab unloads an idle document within 60 s).
  *
@@ -35,6 +36,7 @@ const { values: flags } = parseArgs({
         docs: { type: 'string', default: '1000' },
         'doc-kib': { type: 'string', default: '100' },
         'unload-wait': { type: 'string', default: '75' },
+        settle: { type: 'string', default: '20' },
         systems: { type: 'string', default: 'collab,hocuspocus' },
         phases: { type: 'string', default: 'edit,memory' }
     }
@@ -45,7 +47,8 @@ const settings = {
     rate: Number(flags.rate),
     docs: Number(flags.docs),
     docKiB: Number(flags['doc-kib']),
-    unloadWaitSeconds: Number(flags['unload-wait'])
+    unloadWaitSeconds: Number(flags['unload-wait']),
+    settleSeconds: Number(flags.settle)
 };
 const CLIENTS = fileURLToPath(new URL('./docs-clients.ts', import.meta.url));
 const CONVERGE_TIMEOUT_MS = 30_000;
@@ -174,9 +177,10 @@ async function edit(system: SystemUnderTest) {
 }
 
 /**
- * The server's memory once the work the load caused is done (collab stores each update and writes
- * each file; Hocuspocus stores nothing): read every 2 s from 3 s on, until the heap changes by less
- * than 2 % between two readings, or after 30 s.
+ * The server's memory once the work the load caused is done (collab stores each update, writes
+ * each file, and puts each document to sleep 10–12 s after its last edit; Hocuspocus stores
+ * nothing): read every 2 s from 3 s on, until the heap changes by less than 2 % between two
+ * readings (RSS too) at least `--settle` seconds after the load, or after 45 s.
  */
 async function settled(server: ServerProcess): Promise<Memory & { afterSeconds: number }> {
     const started = Date.now();
@@ -186,7 +190,9 @@ async function settled(server: ServerProcess): Promise<Memory & { afterSeconds: 
     for (;;) {
         await sleep(2000);
         const current = await server.memory();
-        if (Math.abs(heap(current) - heap(previous)) < 0.02 * heap(previous) || Date.now() - started > 30_000) {
+        const stable = Math.abs(heap(current) - heap(previous)) < 0.02 * heap(previous) && Math.abs(current.rss - previous.rss) < 0.02 * previous.rss
+            && Date.now() - started >= settings.settleSeconds * 1000;
+        if (stable || Date.now() - started > 45_000) {
             return { ...current, afterSeconds: round((Date.now() - started) / 1000, 0) };
         }
 
