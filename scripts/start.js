@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=98304:glibc.malloc.trim_threshold=131072 node
 // `npm start`: the API and a job worker in one process (the embedded database admits one process), migrated first.
 import { ConfigError, loadConfig, migrateLatest } from '@collab/core';
 import { createServer, installShutdown } from '@collab/server';

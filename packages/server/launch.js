@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S GLIBC_TUNABLES=glibc.malloc.mmap_threshold=98304:glibc.malloc.trim_threshold=131072 node
 // The program npm links at install time: the build output, built first in a fresh source checkout.
 import { existsSync } from 'node:fs';
 

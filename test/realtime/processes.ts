@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { GLIBC_TUNABLES } from '@collab/server';
+
 import { run } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 import type { RealtimeServer, User } from './helpers.js';
@@ -19,11 +21,13 @@ export interface Instance extends Pick<RealtimeServer, 'http' | 'user'> {
 }
 
 /**
- * The environment two instances share: one database, one Redis prefix, one secret. No worker runs with
- * them (job rows a test needs are written to the database), so the sandbox settings keep their defaults.
+ * The environment two instances share: one database, one Redis prefix, one secret, and the malloc
+ * settings `collab-server` runs with. No worker runs with them (job rows a test needs are written to
+ * the database), so the sandbox settings keep their defaults.
  */
 export function clusterEnv(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
     return {
+        GLIBC_TUNABLES,
         NODE_ENV: 'test',
         DATABASE_URL: databaseUrl,
         REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',

@@ -6,9 +6,10 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { CollabClient } from '@collab/sdk';
+import { GLIBC_TUNABLES } from '@collab/server';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
-import { freePort, run } from '../helpers/process.js';
+import { freePort, nodeProcesses, run, startedWithTunables } from '../helpers/process.js';
 import { cleanRedis } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 
@@ -42,6 +43,9 @@ describe('npm start', () => {
             const baseUrl = `http://127.0.0.1:${port}`;
             await until(async () => (await fetch(`${baseUrl}/readyz`).catch(() => undefined))?.status === 200, 180_000, `npm start to serve ${baseUrl}`, child.stderr);
             assert.ok(existsSync(join(dataDir, 'jwt-secret')), 'a development secret was generated in the data directory');
+            const servers = nodeProcesses(pid, 'scripts/start.js');
+            assert.equal(servers.length, 1);
+            assert.ok(startedWithTunables(servers[0]!, GLIBC_TUNABLES), 'the server runs with its malloc settings');
             const page = await fetch(`${baseUrl}/`);
             assert.equal(page.status, 200);
             assert.match(await page.text(), /<title>collab<\/title>[\s\S]*assets\/main-/, 'the web console at /');

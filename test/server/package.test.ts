@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { GLIBC_TUNABLES } from '@collab/server';
+
 import { createEmptyDatabase } from '../helpers/database.js';
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { cleanRedis } from '../helpers/server.js';
-import { freePort, run } from '../helpers/process.js';
+import { freePort, run, startedWithTunables } from '../helpers/process.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,6 +57,7 @@ describe('the published collab-server package', () => {
                 return res?.status === 200;
             }, 30_000, 'the packed server to be ready');
             assert.equal(ready, true);
+            assert.ok(startedWithTunables(server.process.pid!, GLIBC_TUNABLES), 'the installed bin runs node with the malloc settings');
             const res = await fetch(`http://127.0.0.1:${port}/swagger.json`);
             const spec = await res.json() as { paths: object };
             assert.equal(res.status, 200, JSON.stringify(spec));
