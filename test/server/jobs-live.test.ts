@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { Redis } from 'ioredis';
-import type { JobUpdate } from '@collab/protocol';
-import { jobKeys } from '@collab/core';
+import type { Job, JobUpdate } from '@collab/protocol';
+import { jobKeys, newJobId } from '@collab/core';
 import { startWorker, type WorkerHandle } from '@collab/worker';
 
 import { REDIS_URL } from '../helpers/config.js';
@@ -44,6 +44,12 @@ describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {
         return (res.result as { job_id: string }).job_id;
     };
     const subscribers = async (id: string) => Number(((await redis.pubsub('NUMSUB', jobKeys(t.config.redisPrefix).updates(id))) as [string, number])[1]);
+    /** The job as GET answers it to `user`, as it comes over the wire. */
+    const read = async (user: TestUser, id: string): Promise<Job> => {
+        const res = await t.call('GET', `/api/jobs/${id}/`, { token: user.access });
+        assert.equal(res.statusCode, 200, res.payload);
+        return JSON.parse(res.payload) as Job;
+    };
 
     before(async () => {
         t = await startTestServer({ listen: true });
@@ -70,9 +76,45 @@ describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {
         const output = updates.filter((u) => u.type === 'output').map((u) => u.type === 'output' && u.data).join('');
         assert.equal(output, 'one\ntwo\n');
         const last = updates.at(-1)!;
-        assert.deepEqual(last, { type: 'status', job_id: id, status: 'failed', attempts: 1, exit_code: 5, error: null });
+        const job = await read(alice, id);
+        assert.equal(job.stdout, 'one\ntwo\n');
+        assert.deepEqual(last, { type: 'status', job_id: id, status: 'failed', attempts: 1, exit_code: 5, error: null, job }, 'the final status carries the job as GET shows it');
+        assert.ok(updates.slice(0, -1).every((u) => !('job' in u)), 'only the final status carries the job');
         await client.unsubscribe(`/jobs/${id}`);
         await until(async () => (await subscribers(id)) === 0, 5000, 'the relay to unsubscribe from Redis');
+    });
+
+    it('sends a job that ended already with its current status, as GET shows it', async () => {
+        const id = await submit(alice, { code: 'import sys\nprint("out")\nsys.stderr.write("err\\n")' });
+        const client = await connect(alice);
+        const first: JobUpdate[] = [];
+        await client.subscribe(`/jobs/${id}`, (message) => first.push(message as JobUpdate));
+        await until(() => first.some((u) => u.type === 'status' && u.status === 'succeeded'), 15_000, 'the job to end');
+        await client.unsubscribe(`/jobs/${id}`);
+
+        const job = await read(alice, id);
+        assert.deepEqual([job.stdout, job.stderr], ['out\n', 'err\n']);
+        const updates: JobUpdate[] = [];
+        await client.subscribe(`/jobs/${id}`, (message) => updates.push(message as JobUpdate));
+        await until(() => updates.length > 0, 5000, 'the current status');
+        assert.deepEqual(updates[0], { type: 'status', job_id: id, status: 'succeeded', attempts: 1, exit_code: 0, error: null, job });
+        await client.unsubscribe(`/jobs/${id}`);
+    });
+
+    it('sends the job with the status of a queued job cancelled by its submitter', async () => {
+        // A queued row the worker never sees (it is not on the queue), so it stays queued until the cancel.
+        const id = newJobId();
+        await t.database.db('jobs').insert({ id, user_id: alice.id, language: 'python', code: 'print(1)', timeout_ms: 1000, memory_mb: 64 });
+        const client = await connect(alice);
+        const updates: JobUpdate[] = [];
+        await client.subscribe(`/jobs/${id}`, (message) => updates.push(message as JobUpdate));
+        await until(() => updates.length === 1, 5000, 'the current status');
+        assert.deepEqual(updates[0], { type: 'status', job_id: id, status: 'queued', attempts: 0, exit_code: null, error: null }, 'no job before it ends');
+        const res = await t.call('POST', `/api/jobs/${id}/cancel/`, { token: alice.access });
+        assert.equal(res.statusCode, 202, res.payload);
+        await until(() => updates.length === 2, 5000, 'the cancelled status');
+        assert.deepEqual(updates[1], { type: 'status', job_id: id, status: 'cancelled', attempts: 0, exit_code: null, error: null, job: await read(alice, id) });
+        await client.unsubscribe(`/jobs/${id}`);
     });
 
     it('shares one Redis subscription among local subscribers of a job', async () => {
@@ -100,10 +142,17 @@ describe('nes /jobs/{job_id}', { timeout: 60_000 }, () => {
         const seen: JobUpdate[] = [];
         await viewer.subscribe(`/jobs/${id}`, (message) => seen.push(message as JobUpdate));
         await until(() => seen.some((u) => u.type === 'status' && u.status === 'succeeded'), 10_000, 'the viewer to see it end');
+        const job = await read(carol, id);
+        assert.deepEqual(seen.at(-1), { type: 'status', job_id: id, status: 'succeeded', attempts: 1, exit_code: 0, error: null, job });
+        assert.deepEqual(job, await read(alice, id), 'members read the job the submitter reads');
 
+        // Refused before anything is sent: the ended job (and its output) never reaches an outsider.
         const outsider = await connect(bob);
-        await assert.rejects(outsider.subscribe(`/jobs/${id}`, () => undefined), (err: { statusCode?: number }) => err.statusCode === 404);
+        const leaked: unknown[] = [];
+        await assert.rejects(outsider.subscribe(`/jobs/${id}`, (message) => leaked.push(message)), (err: { statusCode?: number }) => err.statusCode === 404);
+        assert.equal((await t.call('GET', `/api/jobs/${id}/`, { token: bob.access })).statusCode, 404);
         await assert.rejects(outsider.subscribe('/jobs/job_doesnotexist00', () => undefined), (err: { statusCode?: number }) => err.statusCode === 404);
+        assert.deepEqual(leaked, []);
     });
 });
 
@@ -158,6 +207,13 @@ describe('nes /jobs/{job_id} when access is lost', { timeout: 60_000 }, () => {
     /** Publishes an output chunk on the job's update channel, as the worker does. */
     const print = (id: string, data: string) => redis.publish(jobKeys(t.config.redisPrefix).updates(id), JSON.stringify({ type: 'output', job_id: id, stream: 'stdout', data }));
     const subscribers = async (id: string) => Number(((await redis.pubsub('NUMSUB', jobKeys(t.config.redisPrefix).updates(id))) as [string, number])[1]);
+    /** Ends the job in its row and publishes its final status with the job, as the worker does. */
+    async function finish(owner: TestUser, id: string) {
+        await t.database.db('jobs').where({ id }).update({ status: 'succeeded', exit_code: 0, stdout: 'one\ntwo\n', stderr: '', duration_ms: 5, finished_at: new Date() });
+        const job = JSON.parse((await t.call('GET', `/api/jobs/${id}/`, { token: owner.access })).payload) as Job;
+        const update: JobUpdate = { type: 'status', job_id: id, status: 'succeeded', attempts: 1, exit_code: 0, error: null, job };
+        await redis.publish(jobKeys(t.config.redisPrefix).updates(id), JSON.stringify(update));
+    }
 
     before(async () => {
         t = await startTestServer({ listen: true });
@@ -186,8 +242,12 @@ describe('nes /jobs/{job_id} when access is lost', { timeout: 60_000 }, () => {
         assert.match(JSON.stringify(removed.revoked()), /access to this job was removed/);
         await print(id, 'two\n');
         await until(() => submitter.outputs().length === 2, 5000, 'the submitter to get the second output');
+        await finish(owner, id);
+        await until(() => submitter.updates.some((u) => u.type === 'status' && u.job), 5000, 'the submitter to get the job');
         await new Promise((resolve) => setTimeout(resolve, 200));
         assert.deepEqual(removed.outputs(), ['one\n']);
+        assert.ok(removed.updates.every((u) => u.type !== 'status' || !u.job), 'the removed member never gets the job');
+        await assert.rejects(removed.client.subscribe(`/jobs/${id}`, () => undefined), (err: { statusCode?: number }) => err.statusCode === 404);
         assert.equal(removed.closed(), false, 'the socket stays open');
         assert.equal(removed.client.subscriptions().length, 0);
         assert.equal((await t.call('GET', `/api/jobs/${id}/`, { token: member.access })).statusCode, 404);

@@ -66,9 +66,9 @@ describe('job store and reconciler', () => {
         assert.equal(first?.attempts, 1);
         assert.equal(second?.attempts, 2);
         assert.equal(second?.user_email, 'r@example.com');
-        assert.equal(await finishJob(database.db, id, 1, { ...result, status: 'failed' }), false, 'the superseded run cannot write');
-        assert.equal(await finishJob(database.db, id, 2, { ...result, status: 'succeeded' }), true);
-        assert.equal(await finishJob(database.db, id, 2, { ...result, status: 'failed' }), false, 'a terminal status is final');
+        assert.equal(await finishJob(database.db, id, 1, { ...result, status: 'failed' }), undefined, 'the superseded run cannot write');
+        assert.equal((await finishJob(database.db, id, 2, { ...result, status: 'succeeded' }))?.status, 'succeeded');
+        assert.equal(await finishJob(database.db, id, 2, { ...result, status: 'failed' }), undefined, 'a terminal status is final');
         assert.equal(await claimJob(database.db, id), undefined, 'a finished job is never run again');
         assert.equal(await requeueJob(database.db, id, 2), false);
         const final = await row(id);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 
-import { createLogger, jobKeys, newJobId, parseJobUpdate, PubSub } from '@collab/core';
+import { createLogger, Job, jobKeys, newJobId, parseJobUpdate, PubSub } from '@collab/core';
 import { Redis } from 'ioredis';
 
 import { JobPublisher } from '../../packages/worker/src/publisher.js';
@@ -39,9 +39,10 @@ describe('job output with NUL characters', () => {
         const written = await finishJob(database.db, id, 1, {
             status: 'failed', exit_code: 3, stdout: 'a\u0000b\u0000', stderr: '\u0000', truncated: false, duration_ms: 5, error: null
         });
-        assert.equal(written, true);
         const row = await database.db('jobs').where({ id }).first();
         assert.deepEqual([row.status, row.exit_code, row.stdout, row.stderr], ['failed', 3, 'a\uFFFDb\uFFFD', '\uFFFD']);
+        const read = await Job.query(database.db).findById(id);
+        assert.deepEqual(written, read?.toApi(), 'the job as it was written, as the API shows it');
     });
 
     it('publishes live output with NUL as U+FFFD, as the row will hold it', async () => {

@@ -34,9 +34,13 @@ export const JOB_ID_PATTERN = /^job_[A-Za-z0-9_-]{8,64}$/;
 /** An output stream of a program. */
 export type OutputStream = 'stdout' | 'stderr';
 
-/** A live update of a job (nes subscription `/jobs/{job_id}`). */
+/**
+ * A live update of a job (nes subscription `/jobs/{job_id}`). A status update with a terminal
+ * status may carry `job`: the whole job as GET `/api/jobs/{job_id}/` answers it, so a waiter
+ * needs no read; without it, read the job.
+ */
 export type JobUpdate =
-    | { type: 'status'; job_id: string; status: JobStatus; attempts: number; exit_code: number | null; error: string | null }
+    | { type: 'status'; job_id: string; status: JobStatus; attempts: number; exit_code: number | null; error: string | null; job?: Job }
     | { type: 'output'; job_id: string; stream: OutputStream; data: string };
 
 /** Workspace bus events about jobs submitted with a `workspace_id`; payload {@link JobEventPayload}. */

@@ -108,8 +108,9 @@ export function createProcessor(ctx: ProcessorContext) {
                 throw new WaitingError();
             }
             const row = resultRow(result, job.timeout_ms);
-            if (await finishJob(ctx.db, id, job.attempts, row)) {
-                await ctx.publisher.status(job, row.status, row.exit_code, row.error, output);
+            const finished = await finishJob(ctx.db, id, job.attempts, row);
+            if (finished) {
+                await ctx.publisher.finished(job, finished, output);
                 return row.status;
             }
             ctx.logger.info({ job_id: id, attempt: job.attempts }, 'job was ended elsewhere; result discarded');

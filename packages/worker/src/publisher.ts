@@ -1,4 +1,4 @@
-import { JOB_EVENTS, type JobStatus, type JobUpdate } from '@collab/protocol';
+import { JOB_EVENTS, type Job as JobResource, type JobStatus, type JobUpdate } from '@collab/protocol';
 import { jobKeys, type EventBus, type Logger, type PubSub } from '@collab/core';
 
 import type { OutputStream } from './sandbox/index.js';
@@ -33,7 +33,16 @@ export class JobPublisher {
      * Never throws: live updates are best effort, the row is the truth.
      */
     async status(job: JobOwner, status: JobStatus, exitCode: number | null = null, error: string | null = null, tail?: OutputBatcher): Promise<void> {
-        const update: JobUpdate = { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error };
+        await this.#announce(job, { type: 'status', job_id: job.id, status, attempts: job.attempts, exit_code: exitCode, error }, tail);
+    }
+
+    /** Announces the end of a run with the job as its row now holds it (`job` of the update: a waiter needs no read). Never throws. */
+    async finished(owner: JobOwner, job: JobResource, tail?: OutputBatcher): Promise<void> {
+        await this.#announce(owner, { type: 'status', job_id: job.job_id, status: job.status, attempts: job.attempts, exit_code: job.exit_code, error: job.error, job }, tail);
+    }
+
+    async #announce(job: JobOwner, update: Extract<JobUpdate, { type: 'status' }>, tail: OutputBatcher | undefined): Promise<void> {
+        const { status, exit_code: exitCode } = update;
         const messages = (tail?.take() ?? []).map(({ stream, data }) => outputMessage(job.id, stream, data));
         messages.push(JSON.stringify(update));
         const sends: Promise<unknown>[] = [this.#updates.publishAll(this.#keys.updates(job.id), messages)];

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { JobStatus } from '@collab/protocol';
+import type { Job as JobResource, JobStatus } from '@collab/protocol';
+import { JOB_RESOURCE_COLUMNS, jobResource, type JobResourceRow } from '@collab/core';
 
 /** A job as a worker runs it: the row after a successful claim, with the submitter's email. */
 export interface ClaimedJob {
@@ -96,16 +97,17 @@ export async function claimJob(db: Knex, id: string): Promise<ClaimedJob | undef
 /**
  * Writes a run's terminal status, only if this run is still the job's
  * latest (`attempts` matches) and nothing else ended it: of two workers that
- * ran the same job, at most one write lands. Returns whether it did.
+ * ran the same job, at most one write lands. Returns the job as the API now
+ * shows it when it did, undefined when it did not.
  */
-export async function finishJob(db: Knex, id: string, attempt: number, result: JobResultRow): Promise<boolean> {
-    const { rows } = await db.raw<{ rows: unknown[] }>(
+export async function finishJob(db: Knex, id: string, attempt: number, result: JobResultRow): Promise<JobResource | undefined> {
+    const { rows } = await db.raw<{ rows: JobResourceRow[] }>(
         `UPDATE jobs SET status = ?, exit_code = ?, stdout = ?, stderr = ?, truncated = ?, duration_ms = ?, error = ?, finished_at = now()
          WHERE id = ? AND status = 'running' AND attempts = ?
-         RETURNING id`,
+         RETURNING ${JOB_RESOURCE_COLUMNS.join(', ')}`,
         [result.status, result.exit_code, storableOutput(result.stdout), storableOutput(result.stderr), result.truncated, result.duration_ms, result.error, id, attempt]
     );
-    return rows.length === 1;
+    return rows[0] && jobResource(rows[0]);
 }
 
 /** Puts a job this run could not finish back to `queued` (graceful shutdown). Returns whether it did. */

@@ -4,4 +4,4 @@ export { Project } from './project.js';
 export { Membership } from './membership.js';
 export { Workspace } from './workspace.js';
 export { WorkspaceFile } from './workspace-file.js';
-export { Job } from './job.js';
+export { Job, JOB_RESOURCE_COLUMNS, jobResource, type JobResourceRow } from './job.js';

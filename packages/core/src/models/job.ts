@@ -46,21 +46,33 @@ export class Job extends Model {
 
     /** The job as the API shows it. */
     toApi(): JobResource {
-        return {
-            job_id: this.id,
-            status: this.status,
-            language: this.language,
-            workspace_id: this.workspace_id,
-            attempts: this.attempts,
-            exit_code: this.exit_code,
-            stdout: this.stdout ?? '',
-            stderr: this.stderr ?? '',
-            truncated: this.truncated,
-            duration_ms: this.duration_ms,
-            created_at: this.created_at,
-            started_at: this.started_at,
-            finished_at: this.finished_at,
-            error: this.error
-        };
+        return jobResource(this);
     }
+}
+
+/** The columns of `jobs` that {@link jobResource} reads. */
+export const JOB_RESOURCE_COLUMNS = ['id', 'status', 'language', 'workspace_id', 'attempts', 'exit_code', 'stdout', 'stderr',
+    'truncated', 'duration_ms', 'created_at', 'started_at', 'finished_at', 'error'] as const;
+
+/** A row of `jobs` with {@link JOB_RESOURCE_COLUMNS}, as the collab PostgreSQL client reads it (timestamps in ISO 8601). */
+export type JobResourceRow = Pick<Job, (typeof JOB_RESOURCE_COLUMNS)[number]>;
+
+/** A job as the API shows it (GET `/api/jobs/{job_id}/`, and a job's terminal update). */
+export function jobResource(row: JobResourceRow): JobResource {
+    return {
+        job_id: row.id,
+        status: row.status,
+        language: row.language,
+        workspace_id: row.workspace_id,
+        attempts: row.attempts,
+        exit_code: row.exit_code,
+        stdout: row.stdout ?? '',
+        stderr: row.stderr ?? '',
+        truncated: row.truncated,
+        duration_ms: row.duration_ms,
+        created_at: row.created_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        error: row.error
+    };
 }

@@ -17,7 +17,8 @@ export type GetJob = (id: string, options?: RequestOptions) => Promise<Job>;
 
 /**
  * Waits for one job to reach a terminal status: live updates on `/jobs/{id}` (status and output),
- * the first of which is its current status, a read once one says it ended, and slow polling; without
+ * the first of which is its current status; one that says it ended resolves with the job it carries,
+ * or, carrying none, is followed by a read; and slow polling; without
  * a live subscription, a read at once, then polling every second. {@link wait}
  * is called once.
  */
@@ -59,7 +60,7 @@ export class JobWaiter {
             }
 
             signal?.addEventListener('abort', this.#onAbort, { once: true });
-            // Live, the subscription's first message is the job's current status (read once it ended); else poll.
+            // Live, the subscription's first message is the job's current status (with the job once it ended); else poll.
             this.#connection.add(this.#watch)
                 .then(() => {
                     this.#live = true;
@@ -92,6 +93,14 @@ export class JobWaiter {
         }
     }
 
+    #finish(job: Job): void {
+        if (!this.#done) {
+            this.#stop();
+            this.#status(job.status);
+            this.#resolve(job);
+        }
+    }
+
     #onUpdate(update: JobUpdate): void {
         if (this.#done) {
             return;
@@ -102,7 +111,10 @@ export class JobWaiter {
             return;
         }
 
-        if (isTerminal(update.status)) {
+        if (update.job && update.job.job_id === this.#jobId && isTerminal(update.job.status)) {
+            this.#finish(update.job);
+        }
+        else if (isTerminal(update.status)) {
             this.#hinted = true;
             void this.#check();
         }
@@ -121,10 +133,8 @@ export class JobWaiter {
         clearTimeout(this.#timer);
         try {
             const job = await this.#get(this.#jobId, { signal: this.#options.signal });
-            if (!this.#done && isTerminal(job.status)) {
-                this.#stop();
-                this.#status(job.status);
-                this.#resolve(job);
+            if (isTerminal(job.status)) {
+                this.#finish(job);
                 return;
             }
 

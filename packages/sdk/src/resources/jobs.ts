@@ -45,8 +45,9 @@ export class JobsResource {
     /**
      * Resolves with the job once it reaches a terminal status (`succeeded`, `failed`, `timed_out`,
      * `cancelled` or `error`). Follows the job live over the shared WebSocket (its current status
-     * first, then status changes and output chunks to `onOutput`), reads it once it ended, and polls
-     * slowly as a safety net (and every second when no WebSocket can be opened).
+     * first, then status changes and output chunks to `onOutput`), resolves with the job its final
+     * update carries (or reads it when that update carries none), and polls slowly as a safety net
+     * (and every second when no WebSocket can be opened).
      *
      * ```ts
      * const { job_id } = await client.jobs.submit({ code: 'print(42)', language: 'python' });

@@ -13,7 +13,7 @@ export interface CancelResult {
 }
 
 async function announce(server: Server, job: Job, user: AuthUser): Promise<void> {
-    const update: JobUpdate = { type: 'status', job_id: job.id, status: 'cancelled', attempts: job.attempts, exit_code: null, error: null };
+    const update: JobUpdate = { type: 'status', job_id: job.id, status: 'cancelled', attempts: job.attempts, exit_code: null, error: null, job: job.toApi() };
     const sends: Promise<unknown>[] = [server.plugins['collab-jobs'].relay.publish(update)];
     if (job.workspace_id !== null) {
         sends.push(server.app.bus.publish(job.workspace_id, { event: JOB_EVENTS.finished, payload: { job_id: job.id, status: 'cancelled', exit_code: null }, user: user.email, user_id: user.id }));

@@ -2,8 +2,8 @@ import Boom from '@hapi/boom';
 import type { Server } from '@hapi/hapi';
 import type { Nes } from '@hapi/nes';
 import type { Knex } from 'knex';
-import { JOB_ID_PATTERN, type JobUpdate } from '@collab/protocol';
-import { Job, jobKeys, parseJobUpdate, type PubSub } from '@collab/core';
+import { isTerminal, JOB_ID_PATTERN, type JobUpdate } from '@collab/protocol';
+import { Job, JOB_RESOURCE_COLUMNS, jobKeys, jobResource, parseJobUpdate, type JobResourceRow, type PubSub } from '@collab/core';
 
 import type { Connection, JobSubscription } from '../realtime/connection.js';
 import { pubPrefix, serverMessage } from '../realtime/frames.js';
@@ -111,9 +111,10 @@ export class JobRelay {
     }
 }
 
-/** A job's current status as an update message: the first message a new subscriber gets. */
-export function statusOf(job: Pick<Job, 'id' | 'status' | 'attempts' | 'exit_code' | 'error'>): JobUpdate {
-    return { type: 'status', job_id: job.id, status: job.status, attempts: job.attempts, exit_code: job.exit_code, error: job.error };
+/** A job's current status as an update message: the first message a new subscriber gets; once it ended, with the job itself. */
+export function statusOf(row: JobResourceRow): JobUpdate {
+    const update: JobUpdate = { type: 'status', job_id: row.id, status: row.status, attempts: row.attempts, exit_code: row.exit_code, error: row.error };
+    return isTerminal(row.status) ? { ...update, job: jobResource(row) } : update;
 }
 
 /**
@@ -198,8 +199,11 @@ async function subscribeToJob(server: Server, relay: JobRelay, socket: Nes.Socke
     }
 }
 
-/** A job's current status (its update fields) and its workspace's project, if the user may see it (submitter, or member of its workspace). */
-type VisibleJob = Pick<Job, 'id' | 'status' | 'attempts' | 'exit_code' | 'error'> & { project_id: number | null };
+/** A job as the API shows it and its workspace's project, if the user may see it (submitter, or member of its workspace, as GET). */
+type VisibleJob = JobResourceRow & { project_id: number | null };
+
+// Output columns are NULL until the job ends: reading them costs nothing before.
+const VISIBLE_COLUMNS = [...JOB_RESOURCE_COLUMNS.map((column) => `jobs.${column}`), 'workspaces.project_id as project_id'];
 
 async function visibleJob(db: Knex, jobId: string, userId: number): Promise<VisibleJob | undefined> {
     const row = await Job.query(db)
@@ -207,7 +211,7 @@ async function visibleJob(db: Knex, jobId: string, userId: number): Promise<Visi
         .leftJoin('workspaces', 'workspaces.id', 'jobs.workspace_id')
         .where('jobs.id', jobId)
         .first()
-        .select('jobs.id', 'jobs.status', 'jobs.attempts', 'jobs.exit_code', 'jobs.error', 'workspaces.project_id as project_id') as unknown as VisibleJob | undefined;
+        .select(VISIBLE_COLUMNS) as unknown as VisibleJob | undefined;
     return row && { ...row, project_id: row.project_id ?? null };
 }
 

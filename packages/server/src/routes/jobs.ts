@@ -1,7 +1,7 @@
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import { JOB_EVENTS, JOB_ID_PATTERN, JOB_LIMITS, type JobStatus, WRITER_ROLES } from '@collab/protocol';
-import { Job } from '@collab/core';
+import { Job, JOB_RESOURCE_COLUMNS } from '@collab/core';
 
 import { requireRole, workspaceAccess } from '../access.js';
 import { cancelJob } from '../jobs/cancel.js';
@@ -14,9 +14,8 @@ import { job, jobList, jobParams, jobQuery, languageList, submitHeaders, submitJ
 
 const tags = ['api', 'jobs'];
 
-// Everything of a job but its code and stdin.
-const VIEW_COLUMNS = ['id', 'seq', 'user_id', 'workspace_id', 'language', 'status', 'attempts', 'exit_code', 'stdout', 'stderr',
-    'truncated', 'duration_ms', 'error', 'created_at', 'started_at', 'finished_at'];
+// What the API shows of a job, and what a page's cursor needs.
+const VIEW_COLUMNS = [...JOB_RESOURCE_COLUMNS, 'seq', 'user_id'];
 
 function tooLarge(field: string, limit: number): Boom.Boom {
     const error = Boom.entityTooLarge(`${field} exceeds ${limit} bytes`);
