@@ -93,12 +93,13 @@ export function createProcessor(ctx: ProcessorContext) {
                 await ctx.publisher.status(job, 'cancelled');
                 return 'cancelled';
             }
-            // Announced while the program starts: the update is on the wire before any output is, and
-            // done before anything announces the end.
-            const announced = ctx.publisher.status(job, 'running');
             // The output's last chunks go out with the run's final status, in one write.
             output = ctx.publisher.output(id);
-            const result = await run(ctx, job, controller.signal, output).finally(() => announced);
+            const running = run(ctx, job, controller.signal, output);
+            // Announced once the program's start is asked for: published before any output can arrive
+            // (output comes in later turns of the event loop), and done before anything announces the end.
+            const announced = ctx.publisher.status(job, 'running');
+            const result = await running.finally(() => announced);
             const reason = controller.signal.reason as AbortReason | undefined;
             if (reason === 'shutdown' && result.outcome === 'cancelled') {
                 if (await requeueJob(ctx.db, id, job.attempts)) {
