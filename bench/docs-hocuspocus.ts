@@ -2,6 +2,8 @@
 // extension on REDIS_URL and no persistence, on 127.0.0.1 and port 0; prints {"port", "pid"} once
 // listening. With --expose-gc, POST /_bench/gc collects garbage and answers the process's memory
 // and CPU, as the collab server process does (test/fixtures/realtime-server.ts).
+import { getHeapStatistics } from 'node:v8';
+
 import { Redis } from '@hocuspocus/extension-redis';
 import { Server } from '@hocuspocus/server';
 
@@ -21,7 +23,7 @@ const server = new Server({
         gc();
         const { rss, heapUsed, external, arrayBuffers } = process.memoryUsage();
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ rss, heapUsed, external, arrayBuffers, cpu: process.cpuUsage() }));
+        response.end(JSON.stringify({ rss, heapUsed, external, arrayBuffers, heapPhysical: getHeapStatistics().total_physical_size, cpu: process.cpuUsage() }));
         return Promise.reject(null);                    // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors -- Hocuspocus: an empty rejection stops its default answer
     }
 });

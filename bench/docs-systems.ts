@@ -18,6 +18,8 @@ export interface Memory {
     rss: number;
     heapUsed: number;
     external: number;
+    /** Bytes of V8's heap resident in memory: the rest of the RSS is native memory (malloc's, whether in use or kept after free). */
+    heapPhysical: number;
 }
 
 /** One server process of a system. */

@@ -13,7 +13,8 @@
  *   `--doc-kib` KiB of text: RSS and heap per loaded document (once the server's work settled, at
  *   least `--settle` seconds after the load), then after every editor left,
  *   whether the process's memory came back within 10 % of where it started (waits up to
- *   `--unload-wait` seconds; collab unloads an idle document within 60 s).
+ *   `--unload-wait` seconds; collab unloads an idle document within 60 s). `nativeMiB` is the RSS
+ *   outside V8's heap: buffers in use (`external`) and what the C allocator keeps after they are freed.
  *
  * Run: npm run bench:docs [-- --seconds 60 --docs 1000 --systems collab,hocuspocus --phases edit,memory].
  * Hocuspocus's packages export their TypeScript sources under the `source` condition, so this
@@ -200,6 +201,8 @@ async function settled(server: ServerProcess): Promise<Memory & { afterSeconds: 
     }
 }
 
+const native = (m: Memory) => m.rss - m.heapPhysical;
+
 /** Many documents, one editor each, on one fresh instance: memory loaded, then after they leave. */
 async function memory(system: SystemUnderTest) {
     const server = await system.start();
@@ -227,6 +230,7 @@ async function memory(system: SystemUnderTest) {
             loadedMeasuredAfterSeconds: loaded.afterSeconds,
             rssMiB: { start: MiB(base.rss), loaded: MiB(loaded.rss), afterClose: MiB(after.rss) },
             heapAndExternalMiB: { start: MiB(heap(base)), loaded: MiB(heap(loaded)), afterClose: MiB(heap(after)) },
+            nativeMiB: { start: MiB(native(base)), loaded: MiB(native(loaded)), afterClose: MiB(native(after)) },
             backWithinTenPercent: { rss: after.rss <= base.rss * 1.1, heapAndExternal: heap(after) <= heap(base) * 1.1 },
             secondsAfterClose: round((Date.now() - closedAt) / 1000, 0)
         };

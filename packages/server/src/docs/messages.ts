@@ -116,21 +116,32 @@ function encode(write: (encoder: encoding.Encoder) => void): Uint8Array {
     return encoding.toUint8Array(encoder);
 }
 
+/**
+ * A message ending with `payload` (as lib0's writeVarUint8Array writes it), in one buffer of its
+ * exact size: an encoder would copy a large payload twice, growing, then joining its chunks.
+ */
+function framed(writeHead: (encoder: encoding.Encoder) => void, payload: Uint8Array): Uint8Array {
+    const head = encode((encoder) => {
+        writeHead(encoder);
+        encoding.writeVarUint(encoder, payload.byteLength);
+    });
+    const message = new Uint8Array(head.byteLength + payload.byteLength);
+    message.set(head);
+    message.set(payload, head.byteLength);
+    return message;
+}
+
 /** A sync message (`step` 0, 1 or 2) carrying a state vector or an update. */
 export function syncMessage(step: number, payload: Uint8Array): Uint8Array {
-    return encode((encoder) => {
+    return framed((encoder) => {
         encoding.writeVarUint(encoder, DocMessage.sync);
         encoding.writeVarUint(encoder, step);
-        encoding.writeVarUint8Array(encoder, payload);
-    });
+    }, payload);
 }
 
 /** An awareness message. */
 export function awarenessMessage(update: Uint8Array): Uint8Array {
-    return encode((encoder) => {
-        encoding.writeVarUint(encoder, DocMessage.awareness);
-        encoding.writeVarUint8Array(encoder, update);
-    });
+    return framed((encoder) => encoding.writeVarUint(encoder, DocMessage.awareness), update);
 }
 
 /** The y-protocols auth "permission denied" message with its reason. */
@@ -153,24 +164,36 @@ export type RelayMessage =
 
 const RELAY_KINDS = ['update', 'awareness', 'query', 'deleted'] as const;
 
-/** Encodes a message for the document's channel. */
+/** Encodes a message for the document's channel. An update's message ends with the update's bytes (see {@link relayedUpdate}). */
 export function encodeRelay(message: RelayMessage): Uint8Array {
-    return encode((encoder) => {
+    const head = (encoder: encoding.Encoder) => {
         encoding.writeVarUint(encoder, RELAY_KINDS.indexOf(message.type));
         encoding.writeVarString(encoder, message.from);
-        if (message.type === 'update') {
+    };
+    if (message.type === 'update') {
+        return framed((encoder) => {
+            head(encoder);
             encoding.writeVarUint(encoder, message.editor?.id ?? 0);
             encoding.writeVarString(encoder, message.editor?.email ?? '');
-            encoding.writeVarUint8Array(encoder, message.update);
-        }
-        else if (message.type === 'awareness') {
-            encoding.writeVarUint8Array(encoder, message.update);
-        }
-        else if (message.type === 'query') {
+        }, message.update);
+    }
+
+    if (message.type === 'awareness') {
+        return framed(head, message.update);
+    }
+
+    return encode((encoder) => {
+        head(encoder);
+        if (message.type === 'query') {
             encoding.writeVarUint8Array(encoder, message.stateVector);
             encoding.writeVarUint(encoder, message.ask ? 1 : 0);
         }
     });
+}
+
+/** The update an update's relay message carries, as a view into the message (no copy): `update` is what it was encoded from. */
+export function relayedUpdate(message: Uint8Array, update: Uint8Array): Uint8Array {
+    return message.subarray(message.byteLength - update.byteLength);
 }
 
 /** Decodes a message from the document's channel; throws on garbage. */

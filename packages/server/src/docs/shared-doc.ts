@@ -1,9 +1,9 @@
-import { CloseCode, DOC_TEXT_NAME, MAX_FILE_BYTES } from '@collab/protocol';
+import { CloseCode, DOC_TEXT_NAME, DocSyncStep, MAX_FILE_BYTES } from '@collab/protocol';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
 import { FileMirror, type MirrorTiming, type MirrorWrite } from './file-mirror.js';
-import { awarenessMessage, decodeAwareness, decodeRelay, encodeAwareness, encodeRelay, syncMessage, type AwarenessEntry, type Editor, type RelayMessage } from './messages.js';
+import { awarenessMessage, decodeAwareness, decodeRelay, encodeAwareness, encodeRelay, relayedUpdate, syncMessage, type AwarenessEntry, type Editor, type RelayMessage } from './messages.js';
 import { DocDeleted, GENERATION_KEY, GENERATION_MAP, type DocKey, type DocStore } from './store.js';
 
 /** The transport side of one editor's socket. */
@@ -262,11 +262,11 @@ export class SharedDoc {
         this.doc.transact(() => change(this.text), origin);
     }
 
-    /** Handles a message from another instance's copy of the document. */
+    /** Handles a message from another instance's copy of the document, before it returns (`data` may be a view into a buffer the driver reuses). */
     receive(data: Buffer): void {
         let message: RelayMessage;
         try {
-            message = decodeRelay(new Uint8Array(data));
+            message = decodeRelay(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         }
         catch (err) {
             this.deps.onError(err as Error);
@@ -294,7 +294,7 @@ export class SharedDoc {
             }
         }
         else if (message.type === 'query') {
-            this.answer(message.stateVector, message.ask).catch(this.deps.onError);
+            this.answer(message.stateVector.slice(), message.ask).catch(this.deps.onError);
         }
         else {
             this.deleted();
@@ -372,26 +372,38 @@ export class SharedDoc {
         }
     }
 
+    // The sync message is built only when a socket receives it: the editor of a document alone on
+    // this instance made the update, and a large one would be copied for nobody.
+    private broadcastUpdate(update: Uint8Array, except: DocMember | null): void {
+        if (this.members.size > (except ? 1 : 0)) {
+            this.broadcast(syncMessage(DocSyncStep.update, update), except);
+        }
+    }
+
     private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
         this.sizeCache = undefined;
         this.estimate += update.byteLength;
         this.lastEdit = Date.now();
         if (origin === RELAY) {
-            this.broadcast(syncMessage(2, update), null);
+            this.broadcastUpdate(update, null);
             this.mirror.touch(this.relayEditor);
             return;
         }
 
         const member = this.members.has(origin as DocMember) ? origin as DocMember : null;
         const editor = (origin as ServerEdit | DocMember | null)?.editor ?? null;
-        const stored = this.deps.store.append(this.key, update);
+        // One buffer for the store, the other instances and the local sockets: the relay message,
+        // whose tail is the update. Yjs's own copy of the update is not held while it is stored.
+        const relay = encodeRelay({ type: 'update', from: this.deps.instanceId, editor, update });
+        const row = relayedUpdate(relay, update);
+        const stored = this.deps.store.append(this.key, row);
         this.storing++;
         this.pending = stored.catch(() => undefined).finally(() => this.storing--);
-        this.relayOnceStored(stored, update, editor, member).catch(this.deps.onError);
+        this.relayOnceStored(stored, relay, row, editor, member).catch(this.deps.onError);
     };
 
     // Nobody receives an update before the database holds it; one it refused reaches nobody.
-    private async relayOnceStored(stored: Promise<void>, update: Uint8Array, editor: Editor | null, origin: DocMember | null): Promise<void> {
+    private async relayOnceStored(stored: Promise<void>, relay: Uint8Array, update: Uint8Array, editor: Editor | null, origin: DocMember | null): Promise<void> {
         try {
             await stored;
         }
@@ -400,12 +412,12 @@ export class SharedDoc {
             return;
         }
 
-        this.committed(update, editor, origin);
+        this.committed(relay, update, editor, origin);
     }
 
-    private committed(update: Uint8Array, editor: Editor | null, origin: DocMember | null): void {
-        this.broadcast(syncMessage(2, update), origin);
-        this.deps.publish(encodeRelay({ type: 'update', from: this.deps.instanceId, editor, update })).catch(() => this.catchUpLater());
+    private committed(relay: Uint8Array, update: Uint8Array, editor: Editor | null, origin: DocMember | null): void {
+        this.broadcastUpdate(update, origin);
+        this.deps.publish(relay).catch(() => this.catchUpLater());
         this.mirror.touch(editor);
         if (++this.appended >= this.deps.compactEvery && !this.compacting) {
             this.compacting = true;

@@ -44,6 +44,11 @@ export const GENERATION_KEY = 'generation';
 const SNAPSHOTS = 'doc_snapshots';
 const UPDATES = 'doc_updates';
 
+/** A Buffer over the same bytes (no copy), as the drivers want a `bytea` parameter. */
+function asBuffer(data: Uint8Array): Buffer {
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** Bytes from a `bytea` column, whichever driver read it (pg: Buffer, PGlite: Uint8Array). */
 function bytes(value: unknown): Uint8Array {
     return value instanceof Uint8Array ? value : new Uint8Array(value as ArrayBuffer);
@@ -81,7 +86,7 @@ export class DocStore {
         doc.getMap(GENERATION_MAP).set(GENERATION_KEY, Date.now());
         const state = Y.encodeStateAsUpdate(doc);
         doc.destroy();
-        await this.db(SNAPSHOTS).insert({ workspace_id: key.workspaceId, path: key.path, state: Buffer.from(state) }).onConflict(['workspace_id', 'path']).ignore();
+        await this.db(SNAPSHOTS).insert({ workspace_id: key.workspaceId, path: key.path, state: asBuffer(state) }).onConflict(['workspace_id', 'path']).ignore();
         return (await this.read(key))!;
     }
 
@@ -136,7 +141,7 @@ export class DocStore {
             }
 
             const state = Y.mergeUpdates([bytes(snapshot.state), ...rows.map((row) => bytes(row.data))]);
-            await trx(SNAPSHOTS).update({ state: Buffer.from(state), updated_at: trx.fn.now() }).where(where);
+            await trx(SNAPSHOTS).update({ state: asBuffer(state), updated_at: trx.fn.now() }).where(where);
             await trx(UPDATES).whereIn('id', rows.map((row) => row.id)).delete();
         });
     }
@@ -200,7 +205,7 @@ export class DocStore {
             rows.map(({ key }) => key.path),
             starts,
             rows.map(({ data }) => data.byteLength),
-            Buffer.concat(rows.map(({ data }) => data))
+            rows.length === 1 ? asBuffer(rows[0]!.data) : Buffer.concat(rows.map(({ data }) => data))
         ];
         const pool = this.db.client as PoolClient;
         const connection = await pool.acquireConnection();

@@ -56,8 +56,7 @@ export class DocConnection extends Connection implements DocPeer {
     }
 
     private receive(data: RawData): void {
-        // A copy of its own: Yjs decoders must not read past the message into a shared buffer.
-        const bytes = new Uint8Array(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]));
+        const bytes = ownBytes(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]));
         const verdict = this.limiter.check();
         if (verdict !== 'ok') {
             if (verdict === 'close' || bytes[0] !== DocMessage.awareness) {
@@ -82,4 +81,10 @@ export class DocConnection extends Connection implements DocPeer {
             this.close(CloseCode.internal, 'internal error');
         });
     }
+}
+
+// Bytes of the message's own: Yjs decoders must not read past the message into a shared buffer, and a
+// small message must not hold a socket read's whole chunk. A large message ws assembled is its own already.
+function ownBytes(data: Buffer): Uint8Array {
+    return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? new Uint8Array(data.buffer) : new Uint8Array(data);
 }
