@@ -3,7 +3,9 @@
 # job runs, so the interpreter, its flags, sys.argv, sys.path and the standard streams are
 # already what a program expects. It never runs a program itself: for each job it clones a child
 # into new user, PID, mount, IPC, network and UTS namespaces; the child makes the job's sandbox,
-# forks the program as PID 2 and stays as its PID 1.
+# forks the program as PID 2 and stays as its PID 1. The next job's child is cloned ahead, while
+# the server waits: it does what needs no job (its user mapping, /proc, loopback) and waits on a
+# socket of its own for its one job; it never serves another.
 #
 # Control socket (fd 3, SOCK_SEQPACKET, one JSON object a message). In: first {"seccomp": base64},
 # then {"id", "limits": [cpu, nproc, fsize, nofile, as], "disk": bytes} with the descriptors
@@ -112,23 +114,62 @@ def write_file(path, text):
 
 
 class Job:
-    """What the cloned child needs: its descriptors and bounds."""
+    """What the cloned child needs: its descriptors and bounds (and what went wrong before they came)."""
 
-    def __init__(self, request, fds, status):
+    def __init__(self, request, fds, failed):
         self.id = request['id']
         self.limits = request['limits']
         self.disk = int(request['disk'])
-        self.stdin, self.stdout, self.stderr, self.source, *self.cgroups = fds
-        self.status = status
+        self.stdin, self.stdout, self.stderr, self.source, *self.cgroups, self.status = fds
+        self.failed = failed
 
 
-def enter_sandbox(job, prepared):
-    """In the cloned child (PID 1 of its namespace): everything a fresh sandbox gets."""
-    for fd, target in ((job.stdin, 0), (job.stdout, 1), (job.stderr, 2)):
-        os.dup2(fd, target)
+def receive_fds(sock):
+    """One message of a SOCK_SEQPACKET socket and the descriptors that came with it."""
+    data, ancillary, _, _ = sock.recvmsg(65536, _socket.CMSG_SPACE(64 * 4), _socket.MSG_CMSG_CLOEXEC)
+    fds = []
+    for level, kind, payload in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds.extend(struct.unpack('%di' % (len(payload) // 4), payload[:len(payload) - len(payload) % 4]))
+    return data, fds
+
+
+def wait_for_job(sock, prepared):
+    """In a child cloned ahead: what needs no job, then its one job from the server (exits without one)."""
+    # nothing of the server but this socket (and the standard streams, replaced by the job's)
+    os.closerange(3, sock.fileno())
+    os.closerange(sock.fileno() + 1, prepared.fd_limit)
+    try:
+        ahead(prepared)
+        failed = None
+    except BaseException as error:
+        failed = error
+    data, fds = receive_fds(sock)
+    if not data:
+        os._exit(0)
+    sock.close()
+    return Job(json.loads(data), fds, failed)
+
+
+def ahead(prepared):
+    """In the cloned child before its job is known: what every job's sandbox gets."""
     write_file('/proc/self/setgroups', 'deny')
     write_file('/proc/self/uid_map', '%d %d 1' % (UID, UID))
     write_file('/proc/self/gid_map', '%d %d 1' % (GID, GID))
+    mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # as bwrap --disable-userns: no user namespace can be made below this one
+    write_file('/proc/sys/user/max_user_namespaces', '0')
+    up = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
+        fcntl.ioctl(up.fileno(), SIOCSIFFLAGS, prepared.lo_up)
+    finally:
+        up.close()
+
+
+def enter_sandbox(job, prepared):
+    """In the cloned child (PID 1 of its namespace), once its job came: the rest of a fresh sandbox."""
+    for fd, target in ((job.stdin, 0), (job.stdout, 1), (job.stderr, 2)):
+        os.dup2(fd, target)
     # joined before anything of the job can fork; then the job's group is the root it sees
     for fd in job.cgroups:
         try:
@@ -151,14 +192,6 @@ def enter_sandbox(job, prepared):
     os.close(out)
     mount(MAIN, MAIN, None, MS_BIND)
     mount(None, MAIN, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    # as bwrap --disable-userns: no user namespace can be made below this one
-    write_file('/proc/sys/user/max_user_namespaces', '0')
-    up = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
-    try:
-        fcntl.ioctl(up.fileno(), SIOCSIFFLAGS, prepared.lo_up)
-    finally:
-        up.close()
     os.setsid()
     cpu, nproc, fsize, nofile, address_space = job.limits
     for which, value in ((resource.RLIMIT_CPU, cpu), (resource.RLIMIT_NPROC, nproc),
@@ -204,6 +237,8 @@ def be_init(job):
 def start_job(job, prepared):
     """In the cloned child: the sandbox, then PID 1's fork; returns in the program's process."""
     try:
+        if job.failed:
+            raise job.failed
         enter_sandbox(job, prepared)
     except BaseException as error:
         try:
@@ -238,6 +273,12 @@ class Server:
         self.by_status = {}
         self.pids = {}
         self.prepared = None
+        # the next job's child, cloned ahead: (pid, pidfd, socket)
+        self.spare = None
+        self.spare_error = 'no child for the job'
+
+    def receive(self):
+        return receive_fds(self.control)
 
     def send(self, message):
         try:
@@ -245,22 +286,9 @@ class Server:
         except OSError:
             os._exit(0)
 
-    def receive(self):
-        data, ancillary, _, _ = self.control.recvmsg(65536, _socket.CMSG_SPACE(64 * 4), _socket.MSG_CMSG_CLOEXEC)
-        fds = []
-        for level, kind, payload in ancillary:
-            if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                fds.extend(struct.unpack('%di' % (len(payload) // 4), payload[:len(payload) - len(payload) % 4]))
-        return data, fds
-
-    def fork(self, request, fds):
-        """Clones the job's child; returns its Job in the child, None in the server."""
-        if self.prepared is None or len(fds) < 4:
-            for fd in fds:
-                os.close(fd)
-            self.send({'id': request.get('id'), 'error': 'malformed fork request'})
-            return None
-        status_read, status_write = os.pipe2(os.O_CLOEXEC)
+    def clone_spare(self):
+        """Clones the next job's child; returns its Job in the child (once it came), None in the server."""
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
         forget_imports()
         # the server's objects out of the collector's reach: a child's collections never write to their pages
         gc.freeze()
@@ -268,17 +296,51 @@ class Server:
         pid = held.syscall(SYS_CLONE, CLONE_FLAGS | signal.SIGCHLD, None, None, None, None)
         if pid == 0:
             after_fork_child()
-            os.close(status_read)
-            return Job(request, fds, status_write)
+            ours.close()
+            return wait_for_job(theirs, self.prepared)
         error = ctypes.get_errno()
         after_fork_parent()
+        theirs.close()
+        if pid < 0:
+            ours.close()
+            self.spare_error = 'cannot fork: %s' % os.strerror(error)
+            return None
+        self.spare = (pid, os.pidfd_open(pid), ours)
+        return None
+
+    def fork(self, request, fds):
+        """Hands a job to the child cloned ahead for it (cloning one now if there is none)."""
+        if self.prepared is None or len(fds) < 4:
+            for fd in fds:
+                os.close(fd)
+            self.send({'id': request.get('id'), 'error': 'malformed fork request'})
+            return None
+        if self.spare is None:
+            job = self.clone_spare()
+            if job is not None:
+                return job
+        status_read, status_write = os.pipe2(os.O_CLOEXEC)
+        spare, self.spare = self.spare, None
+        handed = False
+        if spare is not None:
+            pid, pidfd, sock = spare
+            header = {'id': request['id'], 'limits': request['limits'], 'disk': request['disk']}
+            try:
+                sock.sendmsg([json.dumps(header).encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack('%di' % (len(fds) + 1), *fds, status_write))])
+                handed = True
+            except OSError as error:
+                self.spare_error = 'the job\'s child is gone: %s' % (error.strerror or error)
+            sock.close()
         for fd in fds + [status_write]:
             os.close(fd)
-        if pid < 0:
+        if not handed:
             os.close(status_read)
-            self.send({'id': request['id'], 'error': 'cannot fork: %s' % os.strerror(error)})
+            if spare is not None:
+                os.close(spare[1])
+                os.kill(spare[0], signal.SIGKILL)
+                os.waitpid(spare[0], 0)
+            self.send({'id': request['id'], 'error': self.spare_error})
             return None
-        pidfd = os.pidfd_open(pid)
         self.by_pidfd[pidfd] = (request['id'], pid)
         self.by_status[status_read] = request['id']
         self.pids[request['id']] = pid
@@ -311,6 +373,10 @@ class Server:
 
     def serve(self):
         while True:
+            if self.spare is None and self.prepared is not None:
+                job = self.clone_spare()
+                if job is not None:
+                    return job
             for fd, _ in self.poller.poll():
                 if fd == 3:
                     data, fds = self.receive()
