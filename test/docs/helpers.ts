@@ -3,6 +3,15 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 
+import type { RealtimeServer } from '../realtime/helpers.js';
+
+/** A metric's value in a server's `/metrics`. */
+export async function metric(server: Pick<RealtimeServer, 'server'>, name: string): Promise<number> {
+    const text = (await server.server.inject('/metrics')).payload;
+    const line = text.split('\n').find((row) => row.startsWith(`${name} `));
+    return Number(line?.split(' ')[1]);
+}
+
 /** A real y-websocket provider on a collab document, with what it saw. */
 export interface Editor {
     doc: Y.Doc;

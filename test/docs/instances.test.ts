@@ -5,14 +5,7 @@ import { Redis } from 'ioredis';
 
 import { REDIS_URL } from '../helpers/config.js';
 import { startTwoInstances, until, type RealtimeServer, type Team, type TwoInstances } from '../realtime/helpers.js';
-import { openEditor, type Editor } from './helpers.js';
-
-/** A metric's value in a server's `/metrics`. */
-async function metric(server: RealtimeServer, name: string): Promise<number> {
-    const text = (await server.server.inject('/metrics')).payload;
-    const line = text.split('\n').find((row) => row.startsWith(`${name} `));
-    return Number(line?.split(' ')[1]);
-}
+import { metric, openEditor, type Editor } from './helpers.js';
 
 describe('documents across two instances on one Redis', () => {
     let a: RealtimeServer;

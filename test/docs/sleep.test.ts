@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
 import { startTwoInstances, until, type RealtimeServer, type Team, type TwoInstances } from '../realtime/helpers.js';
-import { openEditor, type Editor } from './helpers.js';
-
-/** A metric's value in a server's `/metrics`. */
-async function metric(server: RealtimeServer, name: string): Promise<number> {
-    const text = (await server.server.inject('/metrics')).payload;
-    const line = text.split('\n').find((row) => row.startsWith(`${name} `));
-    return Number(line?.split(' ')[1]);
-}
+import { metric, openEditor, type Editor } from './helpers.js';
 
 // Documents sleep 300 ms after their last edit (at the next sweep, within about 2 s).
 describe('a document nobody edits sleeps, and wakes up for the next edit', () => {
