@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 
 import { CgroupHost, runProgram, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
 import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
+import { until } from '../helpers/wait.js';
 
 // As in the worker: every run in its own cgroup (v1 memory+pids on this host), emptied and reused.
 const cgroups = CgroupHost.open({ identity: sandboxIdentity() });
@@ -188,5 +189,22 @@ describe('a job forked from the fork server', { timeout: 120_000 }, () => {
         const after = await forkServer();
         assert.deepEqual(after, before);
         assert.equal((await run({ code: 'print("next")' })).stdout, 'next\n');
+    });
+    it('waits with the next job\'s child cloned ahead into namespaces of its own, and runs the job when that child died meanwhile', async () => {
+        await run({ code: 'print(1)' });
+        const { pid: server } = await forkServer();
+        const ahead = await until(async () => {
+            const waiting = await children(server);
+            return waiting.length === 1 && waiting[0];
+        }, 5000, 'one child waiting beside the idle fork server');
+        const namespace = (pid: number, kind: string) => readlink(`/proc/${pid}/ns/${kind}`);
+        for (const kind of ['user', 'pid', 'mnt', 'net', 'ipc', 'uts']) {
+            assert.notEqual(await namespace(ahead, kind), await namespace(server, kind), `its own ${kind} namespace`);
+        }
+
+        process.kill(ahead, 'SIGKILL');
+        const result = await run({ code: 'import os\nprint(os.getpid())' });
+        assert.deepEqual([result.exitCode, result.stdout], [0, '2\n']);
+        assert.equal((await forkServer()).pid, server, 'the same fork server took the job');
     });
 });

@@ -315,32 +315,37 @@ class Server:
                 os.close(fd)
             self.send({'id': request.get('id'), 'error': 'malformed fork request'})
             return None
-        if self.spare is None:
-            job = self.clone_spare()
-            if job is not None:
-                return job
         status_read, status_write = os.pipe2(os.O_CLOEXEC)
-        spare, self.spare = self.spare, None
-        handed = False
-        if spare is not None:
-            pid, pidfd, sock = spare
-            header = {'id': request['id'], 'limits': request['limits'], 'disk': request['disk']}
+        header = json.dumps({'id': request['id'], 'limits': request['limits'], 'disk': request['disk']}).encode()
+        rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack('%di' % (len(fds) + 1), *fds, status_write))]
+        # the child cloned ahead, or one cloned now; a second try when the first had died meanwhile
+        handed = None
+        for _ in range(2):
+            if self.spare is None:
+                job = self.clone_spare()
+                if job is not None:
+                    return job
+            if self.spare is None:
+                break
+            (pid, pidfd, sock), self.spare = self.spare, None
             try:
-                sock.sendmsg([json.dumps(header).encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack('%di' % (len(fds) + 1), *fds, status_write))])
-                handed = True
+                sock.sendmsg([header], rights)
+                handed = (pid, pidfd)
             except OSError as error:
                 self.spare_error = 'the job\'s child is gone: %s' % (error.strerror or error)
+                os.close(pidfd)
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
             sock.close()
+            if handed:
+                break
         for fd in fds + [status_write]:
             os.close(fd)
         if not handed:
             os.close(status_read)
-            if spare is not None:
-                os.close(spare[1])
-                os.kill(spare[0], signal.SIGKILL)
-                os.waitpid(spare[0], 0)
             self.send({'id': request['id'], 'error': self.spare_error})
             return None
+        pid, pidfd = handed
         self.by_pidfd[pidfd] = (request['id'], pid)
         self.by_status[status_read] = request['id']
         self.pids[request['id']] = pid
