@@ -203,6 +203,9 @@ describe('a job forked from the fork server', { timeout: 120_000 }, () => {
         }
 
         process.kill(ahead, 'SIGKILL');
+        // dead, not dying: a child that dies while its job is being handed over fails that start (the worker retries it)
+        const state = async () => (await readFile(`/proc/${ahead}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.[0];
+        await until(async () => ['Z', undefined].includes(await state()), 5000, 'the waiting child to be dead');
         const result = await run({ code: 'import os\nprint(os.getpid())' });
         assert.deepEqual([result.exitCode, result.stdout], [0, '2\n']);
         assert.equal((await forkServer()).pid, server, 'the same fork server took the job');
