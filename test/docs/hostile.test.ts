@@ -111,8 +111,8 @@ describe('document sockets against hostile clients', () => {
         const registry = t.server.plugins['collab-docs'].registry;
         const doc = await registry.acquire(key);
         try {
-            assert.ok(doc.bytes <= 4 * 1024 * 1024, `${doc.bytes} bytes`);
-            assert.ok(doc.doc.getMap('other').size < 6);
+            assert.ok(doc.state.bytes <= 4 * 1024 * 1024, `${doc.state.bytes} bytes`);
+            assert.ok(doc.state.doc.getMap('other').size < 6);
         }
         finally {
             registry.release(doc);

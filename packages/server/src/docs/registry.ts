@@ -86,8 +86,8 @@ export class DocRegistry {
         for (const entry of this.entries.values()) {
             if (entry.doc) {
                 loaded++;
-                asleep += entry.doc.asleep ? 1 : 0;
-                bytes += entry.doc.bytes;
+                asleep += entry.doc.state.asleep ? 1 : 0;
+                bytes += entry.doc.state.bytes;
             }
         }
 

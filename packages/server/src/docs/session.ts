@@ -31,7 +31,7 @@ export class DocSession implements DocMember {
     /** Joins the document and sends the opening sync step 1 and the current awareness. */
     start(): void {
         this.doc.join(this);
-        this.peer.send(syncMessage(DocSyncStep.step1, this.doc.stateVector()));
+        this.peer.send(syncMessage(DocSyncStep.step1, this.doc.state.stateVector()));
         this.sendAwareness();
     }
 
@@ -46,7 +46,7 @@ export class DocSession implements DocMember {
             valid(() => Y.decodeStateVector(message.stateVector));
             await this.doc.stored();
             if (!this.ended) {
-                this.peer.send(syncMessage(DocSyncStep.step2, this.doc.missing(message.stateVector)));
+                this.peer.send(syncMessage(DocSyncStep.step2, this.doc.state.missing(message.stateVector)));
             }
         }
         else if (message.type === 'update') {
@@ -75,7 +75,7 @@ export class DocSession implements DocMember {
             return;
         }
 
-        if (this.doc.stale(decoded)) {
+        if (this.doc.state.stale(decoded)) {
             // Its file was deleted, then created again: the old state must not come back into the new one.
             this.end();
             this.peer.close(CloseCode.fileDeleted, 'file deleted');
@@ -84,19 +84,19 @@ export class DocSession implements DocMember {
 
         if (!this.access.canWrite()) {
             // A viewer's provider sends its state on every (re)connect: only a change is refused.
-            if (this.doc.novel(decoded)) {
+            if (this.doc.state.novel(decoded)) {
                 this.peer.send(deniedMessage(DOC_DENIED_VIEWER));
             }
 
             return;
         }
 
-        if (!this.doc.fits(update)) {
+        if (!this.doc.state.fits(update)) {
             this.peer.send(deniedMessage(DOC_DENIED_TOO_LARGE));
             return;
         }
 
-        valid(() => Y.applyUpdate(this.doc.doc, update, this));
+        valid(() => Y.applyUpdate(this.doc.state.doc, update, this));
     }
 
     private sendAwareness(): void {

@@ -1,10 +1,11 @@
-import { CloseCode, DOC_TEXT_NAME, DocSyncStep, MAX_FILE_BYTES } from '@collab/protocol';
+import { CloseCode, DocSyncStep } from '@collab/protocol';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
 import { FileMirror, type MirrorTiming, type MirrorWrite } from './file-mirror.js';
 import { awarenessMessage, decodeAwareness, decodeRelay, encodeAwareness, encodeRelay, relayedUpdate, syncMessage, type AwarenessEntry, type Editor, type RelayMessage } from './messages.js';
-import { DocDeleted, GENERATION_KEY, GENERATION_MAP, type DocKey, type DocStore } from './store.js';
+import { DocState } from './doc-state.js';
+import { DocDeleted, type DocKey, type DocStore } from './store.js';
 
 /** The transport side of one editor's socket. */
 export interface DocPeer {
@@ -46,7 +47,6 @@ export interface SharedDocDeps {
 const RELAY = Symbol('relay');
 const CATCH_UP_RETRY_MS = 2_000;
 const STORED_ROUNDS = 8;
-const MAX_STATE_BYTES = 4 * MAX_FILE_BYTES;
 
 /**
  * One loaded document on this instance: its Yjs state, the awareness of its
@@ -58,11 +58,12 @@ const MAX_STATE_BYTES = 4 * MAX_FILE_BYTES;
  * others for what its state vector lacks.
  *
  * A document nobody edited for `sleepAfterMs`, with nothing left to store
- * or to write, sleeps: it keeps its state encoded (about the size of its
- * text) instead of Yjs's structures, answers syncs from it, and wakes up
- * (decodes it) for the next edit. Awareness does not need the structures.
+ * or to write, puts its {@link DocState} to sleep; the next edit wakes it.
+ * Awareness does not need the structures.
  */
 export class SharedDoc {
+    /** Its Yjs state, awake or asleep. */
+    readonly state: DocState;
     readonly awareness: Awareness;
     readonly mirror: FileMirror;
     /** The local sockets, each with the awareness client IDs it owns. */
@@ -74,60 +75,21 @@ export class SharedDoc {
     private appended = 0;
     private compacting = false;
     private retry: NodeJS.Timeout | undefined;
-    private sizeCache: number | undefined;
-    private estimate: number;
     private broken = false;
-    private awake: { doc: Y.Doc; text: Y.Text } | undefined;
-    /** The encoded state while the document sleeps. */
-    private sleeping: Uint8Array | undefined;
     private storing = 0;
-    private lastEdit = Date.now();
 
     constructor(readonly key: DocKey, state: Uint8Array, private readonly deps: SharedDocDeps) {
-        this.sleeping = state;
-        this.wake();
-        this.estimate = state.byteLength;
+        this.state = new DocState(state, this.onUpdate);
         // The server has no cursor of its own: its awareness needs a client ID, not the document.
         this.awareness = new Awareness(new Y.Doc());
         this.awareness.setLocalState(null);
-        this.mirror = new FileMirror(() => this.text.toJSON(), deps.writeFile, deps.timing, deps.onError);
+        this.mirror = new FileMirror(() => this.state.text.toJSON(), deps.writeFile, deps.timing, deps.onError);
         this.awareness.on('update', this.onAwareness);
-    }
-
-    /** The Yjs document (woken up if it sleeps). */
-    get doc(): Y.Doc {
-        return (this.awake ?? this.wake()).doc;
-    }
-
-    /** The document's text (woken up if it sleeps). */
-    get text(): Y.Text {
-        return (this.awake ?? this.wake()).text;
-    }
-
-    /** True while only the encoded state is in memory. */
-    get asleep(): boolean {
-        return this.sleeping !== undefined;
-    }
-
-    /** The document's state vector (a sleeping document stays asleep). */
-    stateVector(): Uint8Array {
-        return this.sleeping ? Y.encodeStateVectorFromUpdate(this.sleeping) : Y.encodeStateVector(this.doc);
-    }
-
-    /** What a peer with `stateVector` lacks, as one update (a sleeping document stays asleep). */
-    missing(stateVector: Uint8Array): Uint8Array {
-        return this.sleeping ? Y.diffUpdate(this.sleeping, stateVector) : Y.encodeStateAsUpdate(this.doc, stateVector);
     }
 
     /** Sockets editing the document on this instance. */
     get size(): number {
         return this.members.size;
-    }
-
-    /** Bytes of the document's state, encoded (the memory metric). */
-    get bytes(): number {
-        this.sizeCache ??= this.sleeping?.byteLength ?? Y.encodeStateAsUpdate(this.doc).byteLength;
-        return this.sizeCache;
     }
 
     /** A socket starts editing: it receives every change from now on. */
@@ -193,73 +155,11 @@ export class SharedDoc {
         }
     }
 
-    /**
-     * True when the text stays within 1 MiB of UTF-8 with `update` applied,
-     * and the whole state (other shared types, history) within 4 MiB.
-     * Cheap while the text is far from it (bytes ≤ 3 per UTF-16 unit; an
-     * update cannot insert more bytes than it has); near it, tried on a copy.
-     * The state's size is an upper bound (bytes loaded plus bytes applied),
-     * measured again when it passes the limit.
-     */
-    fits(update: Uint8Array): boolean {
-        if (this.estimate + update.byteLength > MAX_STATE_BYTES) {
-            this.estimate = Y.encodeStateAsUpdate(this.doc).byteLength;
-            if (this.estimate + update.byteLength > MAX_STATE_BYTES) {
-                return false;
-            }
-        }
-
-        const pending = (this.doc.store.pendingStructs?.update.byteLength ?? 0) + (this.doc.store.pendingDs?.byteLength ?? 0);
-        if (3 * this.text.length + update.byteLength + pending <= MAX_FILE_BYTES) {
-            return true;
-        }
-
-        const trial = new Y.Doc();
-        try {
-            Y.applyUpdate(trial, Y.encodeStateAsUpdate(this.doc));
-            Y.applyUpdate(trial, update);
-            const trialPending = trial.store.pendingStructs?.update.byteLength ?? 0;
-            return Buffer.byteLength(trial.getText(DOC_TEXT_NAME).toJSON()) + trialPending <= MAX_FILE_BYTES;
-        }
-        finally {
-            trial.destroy();
-        }
-    }
-
-    /** True when a decoded update would change the document (structs or deletions it does not have). */
-    novel({ structs, ds }: ReturnType<typeof Y.decodeUpdate>): boolean {
-        if (structs.some((struct) => struct.id.clock + struct.length > Y.getState(this.doc.store, struct.id.client))) {
-            return true;
-        }
-
-        if (ds.clients.size === 0) {
-            return false;
-        }
-
-        const own = Y.createDeleteSetFromStructStore(this.doc.store);
-        for (const [client, ranges] of ds.clients) {
-            const covered = own.clients.get(client) ?? [];
-            for (const range of ranges) {
-                if (!covered.some((item) => item.clock <= range.clock && item.clock + item.len >= range.clock + range.len)) {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
-    /** True when a decoded update carries the generation entry of another document: its sender holds the state of a file deleted since. */
-    stale({ structs }: ReturnType<typeof Y.decodeUpdate>): boolean {
-        // A decoded item names its root type by name (a string), not by the type.
-        return structs.some((struct) => struct instanceof Y.Item && (struct.parent as unknown) === GENERATION_MAP && struct.parentSub === GENERATION_KEY
-            && struct.id.clock + struct.length > Y.getState(this.doc.store, struct.id.client));
-    }
-
     /** Applies an edit made on the server (a REST write): stored, then sent like a socket's. */
     edit(editor: Editor, change: (text: Y.Text) => void): void {
         const origin: ServerEdit = { editor };
-        this.doc.transact(() => change(this.text), origin);
+        const { doc, text } = this.state;
+        doc.transact(() => change(text), origin);
     }
 
     /** Handles a message from another instance's copy of the document, before it returns (`data` may be a view into a buffer the driver reuses). */
@@ -280,7 +180,7 @@ export class SharedDoc {
         if (message.type === 'update') {
             this.relayEditor = message.editor;
             try {
-                Y.applyUpdate(this.doc, message.update, RELAY);
+                Y.applyUpdate(this.state.doc, message.update, RELAY);
             }
             finally {
                 this.relayEditor = null;
@@ -305,14 +205,14 @@ export class SharedDoc {
     catchUp(): void {
         clearTimeout(this.retry);
         this.retry = undefined;
-        const query = encodeRelay({ type: 'query', from: this.deps.instanceId, stateVector: this.stateVector(), ask: true });
+        const query = encodeRelay({ type: 'query', from: this.deps.instanceId, stateVector: this.state.stateVector(), ask: true });
         this.deps.publish(query).catch(() => this.catchUpLater());
     }
 
     /** Removes the awareness states not renewed in time (their editor, or its instance, is gone), and sleeps when due. */
     sweep(now: number): void {
-        if (this.awake && now - this.lastEdit >= this.deps.sleepAfterMs && this.quiet()) {
-            this.sleep();
+        if (!this.state.asleep && now - this.state.lastUsed >= this.deps.sleepAfterMs && this.quiet()) {
+            this.state.sleep();
         }
 
         const outdated: number[] = [];
@@ -358,9 +258,7 @@ export class SharedDoc {
     destroy(): void {
         clearTimeout(this.retry);
         this.awareness.destroy();
-        this.awareness.doc.destroy();
-        this.awake?.doc.destroy();
-        this.sleeping = undefined;
+        this.state.destroy();
     }
 
     /** Sends a message to every local socket but `except`. */
@@ -381,9 +279,6 @@ export class SharedDoc {
     }
 
     private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
-        this.sizeCache = undefined;
-        this.estimate += update.byteLength;
-        this.lastEdit = Date.now();
         if (origin === RELAY) {
             this.broadcastUpdate(update, null);
             this.mirror.touch(this.relayEditor);
@@ -460,39 +355,20 @@ export class SharedDoc {
     private async answer(stateVector: Uint8Array, ask: boolean): Promise<void> {
         await this.stored();
         const from = this.deps.instanceId;
-        await this.deps.publish(encodeRelay({ type: 'update', from, editor: null, update: this.missing(stateVector) }));
+        await this.deps.publish(encodeRelay({ type: 'update', from, editor: null, update: this.state.missing(stateVector) }));
         const clients = [...this.awareness.states.keys()];
         if (clients.length) {
             await this.deps.publish(encodeRelay({ type: 'awareness', from, update: encodeAwarenessUpdate(this.awareness, clients) }));
         }
 
         if (ask) {
-            await this.deps.publish(encodeRelay({ type: 'query', from, stateVector: this.stateVector(), ask: false }));
+            await this.deps.publish(encodeRelay({ type: 'query', from, stateVector: this.state.stateVector(), ask: false }));
         }
-    }
-
-    private wake(): { doc: Y.Doc; text: Y.Text } {
-        const doc = new Y.Doc();
-        Y.applyUpdate(doc, this.sleeping!);
-        doc.on('update', this.onUpdate);
-        this.sleeping = undefined;
-        this.lastEdit = Date.now();
-        this.awake = { doc, text: doc.getText(DOC_TEXT_NAME) };
-        return this.awake;
-    }
-
-    private sleep(): void {
-        const { doc } = this.awake!;
-        this.sleeping = Y.encodeStateAsUpdate(doc);
-        this.awake = undefined;
-        doc.off('update', this.onUpdate);
-        doc.destroy();
     }
 
     // Nothing waits to be stored, written or compacted, and no update waits for a missing dependency.
     private quiet(): boolean {
-        const { store } = this.awake!.doc;
-        return !this.broken && this.storing === 0 && !this.compacting && this.mirror.idle && !store.pendingStructs && !store.pendingDs;
+        return !this.broken && this.storing === 0 && !this.compacting && this.mirror.idle && !this.state.waiting;
     }
 
     private catchUpLater(): void {
