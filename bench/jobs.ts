@@ -30,7 +30,8 @@ import knex from 'knex';
 
 import { createEmptyDatabase } from '../test/helpers/database.js';
 import { cleanRedis } from '../test/helpers/server.js';
-import { childrenOf, cpuBetween, hostBusyMs, processCpuMs, processRssMb, treeCpuMs } from './proc-cpu.js';
+import { childrenOf } from '../test/helpers/proc.js';
+import { cpuBetween, hostBusyMs, processCpuMs, processRssMb, treeCpuMs } from './proc-cpu.js';
 import { until } from '../test/helpers/wait.js';
 
 // The built worker, as production runs it (`npm run bench:jobs` builds first); from source otherwise.

@@ -1,16 +1,9 @@
 // CPU accounting from /proc, per process and per process tree, for the benchmarks.
 import { readFileSync } from 'node:fs';
 
-const TICKS_PER_S = 100;
+import { statFields, treeOf } from '../test/helpers/proc.js';
 
-function statFields(pid: number): string[] | undefined {
-    try {
-        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    }
-    catch {
-        return undefined;
-    }
-}
+const TICKS_PER_S = 100;
 
 /** Busy CPU time of the whole host (all tenants), in ms. */
 export function hostBusyMs(): number {
@@ -23,25 +16,6 @@ export function hostBusyMs(): number {
 export function processCpuMs(pid: number): number {
     const fields = statFields(pid);
     return fields ? ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S : 0;
-}
-
-/** Live child processes of a process. */
-export function childrenOf(pid: number): number[] {
-    try {
-        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number);
-    }
-    catch {
-        return [];
-    }
-}
-
-/** A process and its live descendants. */
-export function treeOf(pid: number): number[] {
-    const tree = [pid];
-    for (let i = 0; i < tree.length; i++) {
-        tree.push(...childrenOf(tree[i]!));
-    }
-    return tree;
 }
 
 /**

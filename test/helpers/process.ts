@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 
 /** A child process with its output collected. */
 export interface Child {
@@ -58,30 +57,5 @@ export async function freePort(): Promise<number> {
             server.close(() => resolve(port));
         });
         server.on('error', reject);
-    });
-}
-
-/**
- * Whether a running process was started with `GLIBC_TUNABLES` set to `value`, from /proc (Linux).
- * glibc 2.36 cuts the variable after its first setting where /proc shows it, while reading it
- * (the process itself sees it whole): a start of `value` up to a setting's end counts.
- */
-export function startedWithTunables(pid: number, value: string): boolean {
-    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((item) => item.startsWith('GLIBC_TUNABLES='));
-    const seen = entry?.slice('GLIBC_TUNABLES='.length);
-    return !!seen && (seen === value || value.startsWith(`${seen}:`));
-}
-
-/** The node processes of a process group whose command line includes `text` (Linux). */
-export function nodeProcesses(pgid: number, text: string): number[] {
-    return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
-        try {
-            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-            const [program, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid && /(^|\/)node$/.test(program!) && args.some((arg) => arg.includes(text));
-        }
-        catch {
-            return false;
-        }
     });
 }

@@ -9,7 +9,8 @@ import { CollabClient } from '@collab/sdk';
 import { GLIBC_TUNABLES } from '@collab/server';
 
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
-import { freePort, nodeProcesses, run, startedWithTunables } from '../helpers/process.js';
+import { freePort, run } from '../helpers/process.js';
+import { nodeProcesses, startedWithTunables } from '../helpers/proc.js';
 import { cleanRedis } from '../helpers/server.js';
 import { until } from '../helpers/wait.js';
 

@@ -11,7 +11,8 @@ import { GLIBC_TUNABLES } from '@collab/server';
 import { createEmptyDatabase } from '../helpers/database.js';
 import { REDIS_URL, testPrefix } from '../helpers/config.js';
 import { cleanRedis } from '../helpers/server.js';
-import { freePort, run, startedWithTunables } from '../helpers/process.js';
+import { freePort, run } from '../helpers/process.js';
+import { startedWithTunables } from '../helpers/proc.js';
 import { until } from '../helpers/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 
 import { CgroupHost, runProgram, type RunResult, type RunSpec } from '../../packages/worker/src/sandbox/index.js';
 import { sandboxIdentity } from '../../packages/worker/src/sandbox/job-dir.js';
+import { childrenOf, statFields } from '../helpers/proc.js';
 import { until } from '../helpers/wait.js';
 
 // As in the worker: every run in its own cgroup (v1 memory+pids on this host), emptied and reused.
@@ -15,18 +16,13 @@ function run(spec: Partial<RunSpec> & Pick<RunSpec, 'code'>): Promise<RunResult>
     return runProgram({ language: 'python', timeoutMs: 10_000, memoryMb: 256, mode: 'bwrap', cgroups, start: 'forkserver', ...spec });
 }
 
-async function children(pid: number): Promise<number[]> {
-    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
-    return text.split(' ').filter(Boolean).map(Number);
-}
-
 /** This process's fork server as the host sees it: spawner → bwrap → bwrap's PID 1 → the server. */
 async function forkServer(): Promise<{ pid: number; fds: number }> {
-    for (const spawner of await children(process.pid)) {
-        for (const bwrap of await children(spawner)) {
+    for (const spawner of childrenOf(process.pid)) {
+        for (const bwrap of childrenOf(spawner)) {
             if (!(await readFile(`/proc/${bwrap}/cmdline`, 'utf8').catch(() => '')).includes('--ro-bind-data')) continue;
-            for (const init of await children(bwrap)) {
-                const [server] = await children(init);
+            for (const init of childrenOf(bwrap)) {
+                const [server] = childrenOf(init);
                 if (server !== undefined) {
                     return { pid: server, fds: (await readdir(`/proc/${server}/fd`)).length };
                 }
@@ -193,8 +189,8 @@ describe('a job forked from the fork server', { timeout: 120_000 }, () => {
     it('waits with the next job\'s child cloned ahead into namespaces of its own, and runs the job when that child died meanwhile', async () => {
         await run({ code: 'print(1)' });
         const { pid: server } = await forkServer();
-        const ahead = await until(async () => {
-            const waiting = await children(server);
+        const ahead = await until(() => {
+            const waiting = childrenOf(server);
             return waiting.length === 1 && waiting[0];
         }, 5000, 'one child waiting beside the idle fork server');
         const namespace = (pid: number, kind: string) => readlink(`/proc/${pid}/ns/${kind}`);
@@ -204,8 +200,7 @@ describe('a job forked from the fork server', { timeout: 120_000 }, () => {
 
         process.kill(ahead, 'SIGKILL');
         // dead, not dying: a child that dies while its job is being handed over fails that start (the worker retries it)
-        const state = async () => (await readFile(`/proc/${ahead}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.[0];
-        await until(async () => ['Z', undefined].includes(await state()), 5000, 'the waiting child to be dead');
+        await until(() => ['Z', undefined].includes(statFields(ahead)?.[0]), 5000, 'the waiting child to be dead');
         const result = await run({ code: 'import os\nprint(os.getpid())' });
         assert.deepEqual([result.exitCode, result.stdout], [0, '2\n']);
         assert.equal((await forkServer()).pid, server, 'the same fork server took the job');
