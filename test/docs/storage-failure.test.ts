@@ -13,7 +13,8 @@ describe('documents when the database refuses an update', () => {
     const editors: Editor[] = [];
 
     before(async () => {
-        t = await startServer();
+        // The file follows the document a second after an edit: the first edit's write still waits when the next one is refused.
+        t = await startServer({ docs: { quietMs: 1000 } });
         team = await makeTeam(t);
     });
     after(async () => {
@@ -34,8 +35,11 @@ describe('documents when the database refuses an update', () => {
         try {
             writer.text.insert(writer.text.length, 'refused');
             await until(() => writer.closes.includes(1013) && reader.closes.includes(1013), 5000, 'both editors closed with 1013');
-            await sleep(300);
+            // Past the time the waiting write was due: the server is up and the refused text is not in the file.
+            await sleep(1300);
             assert.equal(reader.text.toJSON(), 'stored ');
+            const file = await t.http('GET', `/api/projects/workspaces/${team.workspaceId}/files/refused.txt`, team.owner.access);
+            assert.doesNotMatch((file.result as { content?: string }).content ?? '', /refused/);
         }
         finally {
             await db.raw('ALTER TABLE doc_updates DROP CONSTRAINT refuse_all');

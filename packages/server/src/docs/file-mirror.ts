@@ -74,7 +74,7 @@ export class FileMirror {
             return;
         }
 
-        void this.flush();
+        this.flush().catch(this.onError);
     };
 
     // After `quietMs` without an edit, or `maxWaitMs` after the first one.

@@ -254,9 +254,15 @@ export class SharedDoc {
         this.deps.onBroken(this);
     }
 
-    /** Frees the document at once, without writing anything. */
+    /**
+     * Frees the document at once, without writing anything: an edit waiting
+     * for the file is forgotten (after a refused update the text holds what
+     * the database does not; the editors reconnect and the file follows their
+     * next stored edit).
+     */
     destroy(): void {
         clearTimeout(this.retry);
+        this.mirror.cancel();
         this.awareness.destroy();
         this.state.destroy();
     }
