@@ -99,11 +99,12 @@ export class DocStore {
     /**
      * Inside a transaction: true when the document still has stored state,
      * which then cannot be removed before the transaction ends (its row is
-     * share-locked). A write that follows the document checks this first, so
-     * it cannot bring back a file deleted meanwhile.
+     * key-share-locked, which neither appends nor a compaction wait for). A
+     * write that follows the document checks this first, so it cannot bring
+     * back a file deleted meanwhile.
      */
     async live(trx: Knex.Transaction, key: DocKey): Promise<boolean> {
-        const row: unknown = await trx(SNAPSHOTS).first('path').where({ workspace_id: key.workspaceId, path: key.path }).forShare();
+        const row: unknown = await trx(SNAPSHOTS).first('path').where({ workspace_id: key.workspaceId, path: key.path }).forKeyShare();
         return row !== undefined;
     }
 
@@ -129,20 +130,23 @@ export class DocStore {
      * Folds the document's appended updates into its snapshot, in one
      * transaction holding the snapshot's row lock (so two instances
      * compacting at once cannot lose an update). Deletes exactly the rows it
-     * merged.
+     * merged. Appends go on meanwhile: theirs is a key-share lock, which
+     * this one (no key update) does not wait for nor block. Like an append,
+     * its commit does not wait for the WAL's flush; it is atomic all the same.
      */
     async compact(key: DocKey): Promise<void> {
         await this.db.transaction(async (trx) => {
             const where = { workspace_id: key.workspaceId, path: key.path };
-            const snapshot = await trx(SNAPSHOTS).first('state').where(where).forUpdate() as { state: unknown } | undefined;
+            await trx.raw('SET LOCAL synchronous_commit = off');
+            const snapshot = await trx(SNAPSHOTS).first('state').where(where).forNoKeyUpdate() as { state: unknown } | undefined;
             const rows = await trx(UPDATES).select('id', 'data').where(where).orderBy('id') as Array<{ id: string; data: unknown }>;
             if (!snapshot || rows.length === 0) {
                 return;
             }
 
-            const state = Y.mergeUpdates([bytes(snapshot.state), ...rows.map((row) => bytes(row.data))]);
+            const state = merged([bytes(snapshot.state), ...rows.map((row) => bytes(row.data))]);
             await trx(SNAPSHOTS).update({ state: asBuffer(state), updated_at: trx.fn.now() }).where(where);
-            await trx(UPDATES).whereIn('id', rows.map((row) => row.id)).delete();
+            await trx(UPDATES).whereRaw('id = ANY(?::bigint[])', [rows.map((row) => row.id)]).delete();
         });
     }
 
@@ -154,7 +158,7 @@ export class DocStore {
         }
 
         const rows = await this.db(UPDATES).select('data').where(where).orderBy('id') as Array<{ data: unknown }>;
-        return rows.length ? Y.mergeUpdates([bytes(snapshot.state), ...rows.map((row) => bytes(row.data))]) : bytes(snapshot.state);
+        return rows.length ? merged([bytes(snapshot.state), ...rows.map((row) => bytes(row.data))]) : bytes(snapshot.state);
     }
 
     private async flush(): Promise<void> {
@@ -182,7 +186,7 @@ export class DocStore {
         this.writing = false;
     }
 
-    // One statement, its own transaction: share-locks the snapshots of the batch's documents that still
+    // One statement, its own transaction: key-share-locks the snapshots of the batch's documents that still
     // have one (so a deletion waits for the commit, then removes the rows), inserts those documents' rows
     // in order, and answers the documents found. Its commit does not wait for the WAL to reach the disk:
     // once committed, a row survives the death of every collab instance; only a crash of PostgreSQL
@@ -226,7 +230,7 @@ const APPEND = `
 WITH live AS (
     SELECT s.workspace_id, s.path FROM ${SNAPSHOTS} s
     JOIN unnest($1::int[], $2::text[]) AS k (workspace_id, path) USING (workspace_id, path)
-    FOR SHARE OF s
+    FOR KEY SHARE OF s
 ), relaxed AS (
     SELECT set_config('synchronous_commit', 'off', true)
 ), added AS (
@@ -237,6 +241,31 @@ WITH live AS (
     ORDER BY r.n
 )
 SELECT live.workspace_id, live.path FROM live, relaxed`;
+
+/**
+ * One update holding all of `updates` (a snapshot and the rows appended
+ * since), applied to a scratch document in one transaction. For hundreds of
+ * small updates this is several times faster than `Y.mergeUpdates`, which
+ * sorts its readers again for every struct, and a compaction runs on the
+ * event loop every editor waits on. Deleted text is garbage-collected, as in
+ * a loaded document. What waits for a missing dependency is kept as it is.
+ */
+export function merged(updates: Uint8Array[]): Uint8Array {
+    const doc = new Y.Doc();
+    try {
+        doc.transact(() => {
+            for (const update of updates) {
+                Y.applyUpdate(doc, update);
+            }
+        });
+        const { pendingStructs, pendingDs } = doc.store;
+        const state = Y.encodeStateAsUpdate(doc);
+        return pendingStructs || pendingDs ? Y.mergeUpdates([state, ...(pendingStructs ? [pendingStructs.update] : []), ...(pendingDs ? [pendingDs] : [])]) : state;
+    }
+    finally {
+        doc.destroy();
+    }
+}
 
 /** A document's key as one string (map keys). */
 export function docId(key: DocKey): string {
