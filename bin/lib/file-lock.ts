@@ -26,7 +26,7 @@ export async function withFileLock<T>(file: string, work: () => Promise<T>): Pro
         }
 
         if (holderIsGone(file)) {
-            rmSync(file, { force: true });
+            breakStale(file);
             continue;
         }
 
@@ -42,6 +42,39 @@ export async function withFileLock<T>(file: string, work: () => Promise<T>): Pro
     }
     finally {
         rmSync(file, { force: true });
+    }
+}
+
+/**
+ * Removes a lock whose holder died, unless another process took the lock meanwhile. Several
+ * processes may find the same dead holder: each checks again and removes the file only while it
+ * holds `<file>.break`, one at a time, so none removes the lock another has just taken.
+ */
+function breakStale(file: string): void {
+    const breaker = `${file}.break`;
+    try {
+        writeFileSync(breaker, String(process.pid), { flag: 'wx', mode: 0o600 });
+    }
+    catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+            throw new CliError(`Cannot create ${breaker}: ${(err as Error).message}.`);
+        }
+
+        // Another process is breaking the lock; its file is removed at once, or left by one that died doing so.
+        if (holderIsGone(breaker)) {
+            rmSync(breaker, { force: true });
+        }
+
+        return;
+    }
+
+    try {
+        if (holderIsGone(file)) {
+            rmSync(file, { force: true });
+        }
+    }
+    finally {
+        rmSync(breaker, { force: true });
     }
 }
 
