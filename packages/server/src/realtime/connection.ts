@@ -132,13 +132,32 @@ export abstract class Connection {
     }
 
     /**
+     * Writes a whole WebSocket frame, header included, on the socket `ws`
+     * writes to (see {@link framedBinary}): a message broadcast to many
+     * sockets is framed once, not once per socket. `ws` sends without
+     * compression here, so its own frames go out synchronously and in order
+     * with these.
+     */
+    writeFrame(frame: Buffer): void {
+        const socket = this.rawSocket;
+        if (!this.open || !socket) {
+            return;
+        }
+
+        socket.write(frame);
+        if (!this.held) {
+            this.checkBuffer();
+        }
+    }
+
+    /**
      * Holds writes back until {@link release}, so frames written meanwhile
      * (a burst of events in one tick) leave in one system call. Relies on
      * `ws`'s `_socket`, the net socket it writes to (cork is counted, so ws's
      * own per-frame cork/uncork nests inside). False when already held.
      */
     hold(): boolean {
-        const socket = (this.ws as unknown as { _socket?: Duplex })._socket;
+        const socket = this.rawSocket;
         if (this.held || !socket || !this.open) {
             return false;
         }
@@ -154,6 +173,11 @@ export abstract class Connection {
         this.held = undefined;
         socket?.uncork();
         this.checkBuffer();
+    }
+
+    // The net socket `ws` writes to.
+    private get rawSocket(): Duplex | undefined {
+        return (this.ws as unknown as { _socket?: Duplex })._socket;
     }
 
     private checkBuffer(): void {

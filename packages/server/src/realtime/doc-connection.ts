@@ -5,6 +5,7 @@ import { MalformedMessage } from '../docs/messages.js';
 import type { DocPeer } from '../docs/shared-doc.js';
 import type { DocSession } from '../docs/session.js';
 import { Connection, type ConnectionOptions, type Subscription } from './connection.js';
+import { framedBinary } from './frames.js';
 
 /**
  * A document socket (`/yjs/{workspace_id}/{path}`): binary y-websocket
@@ -40,7 +41,7 @@ export class DocConnection extends Connection implements DocPeer {
     }
 
     send(message: Uint8Array): void {
-        this.write(message, true);
+        this.writeFrame(framedBinary(message));
     }
 
     notify(): void {

@@ -27,3 +27,36 @@ export function serverMessage(event: string, payload: Record<string, unknown>, w
 export function errorMessage(code: number, message: string, workspace?: number): ServerMessage {
     return serverMessage('error', { code, message }, workspace);
 }
+
+const framed = new WeakMap<Uint8Array, Buffer>();
+
+/**
+ * A binary message as one whole WebSocket frame, as a server sends it (FIN,
+ * opcode 2, unmasked), built once per message: a broadcast writes the same
+ * frame on every socket (see `Connection.writeFrame`).
+ */
+export function framedBinary(message: Uint8Array): Buffer {
+    let frame = framed.get(message);
+    if (!frame) {
+        const length = message.byteLength;
+        const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+        frame = Buffer.allocUnsafe(header + length);
+        frame[0] = 0x82;
+        if (header === 2) {
+            frame[1] = length;
+        }
+        else if (header === 4) {
+            frame[1] = 126;
+            frame.writeUInt16BE(length, 2);
+        }
+        else {
+            frame[1] = 127;
+            frame.writeBigUInt64BE(BigInt(length), 2);
+        }
+
+        frame.set(message, header);
+        framed.set(message, frame);
+    }
+
+    return frame;
+}
