@@ -7,7 +7,8 @@ import * as Y from 'yjs';
 import { DocStore, merged, type DocKey } from '../../packages/server/src/docs/store.js';
 import { onPglite } from '../helpers/database.js';
 import { runs } from '../helpers/fuzz.js';
-import { makeTeam, sleep, startServer, type RealtimeServer, type Team } from '../realtime/helpers.js';
+import { makeTeam, sleep, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
+import { openEditor } from './helpers.js';
 
 /** The update a change to `doc` makes. */
 function change(doc: Y.Doc, edit: (text: Y.Text) => void): Uint8Array {
@@ -84,7 +85,7 @@ describe('the document store', () => {
     let team: Team;
 
     before(async () => {
-        t = await startServer();
+        t = await startServer({ docs: { compactIdleMs: 1000 } });
         team = await makeTeam(t);
     });
 
@@ -134,6 +135,25 @@ describe('the document store', () => {
         await store.compact(key);
         assert.equal(await rows(), 0);
         assert.equal(textOf(await store.load(key, () => Promise.resolve(''))), 'abcd');
+    });
+
+    it('compacts a document once its edits pause, long before the count that compacts it while edits go on', async () => {
+        const key = { workspaceId: team.workspaceId, path: 'paused.txt' };
+        const rows = async () => Number((await t.database.db('doc_updates').count({ n: '*' }).where({ workspace_id: key.workspaceId, path: key.path }) as Array<{ n: string }>)[0]!.n);
+        const editor = openEditor(t.port, team.workspaceId, key.path, team.owner.access);
+        try {
+            await editor.synced();
+            for (let i = 0; i < 10; i++) {
+                editor.text.insert(editor.text.length, `${i};`);
+            }
+
+            await until(async () => await rows() === 10, 5000, 'the edits to be stored');
+            await until(async () => await rows() === 0, 8000, 'the document to be compacted');
+            assert.equal(textOf(await new DocStore(t.database.db).load(key, () => Promise.resolve(''))), '0;1;2;3;4;5;6;7;8;9;');
+        }
+        finally {
+            editor.destroy();
+        }
     });
 
     it('loses no update appended by one instance while two others compact', async () => {

@@ -13,8 +13,10 @@ export interface DocSettings {
     quietMs: number;
     /** ...and at least this often while edits go on. */
     maxWaitMs: number;
-    /** Appended updates after which a document is compacted into its snapshot. */
+    /** Appended updates after which a document is compacted into its snapshot while edits go on... */
     compactEvery: number;
+    /** ...and, once edits pause for this long, whatever it appended. */
+    compactIdleMs: number;
     /** Awareness states not renewed for this long are removed. */
     awarenessTimeoutMs: number;
     /** A document without an edit for this long keeps only its encoded state until it is used again. */
@@ -22,7 +24,7 @@ export interface DocSettings {
 }
 
 /** Default {@link DocSettings}: unloaded within 60 s, the file written within 2 s, cursors gone within 30 s. */
-export const DOC_SETTINGS: DocSettings = { idleMs: 30_000, quietMs: 750, maxWaitMs: 5_000, compactEvery: 500, awarenessTimeoutMs: 22_000, sleepAfterMs: 10_000 };
+export const DOC_SETTINGS: DocSettings = { idleMs: 30_000, quietMs: 750, maxWaitMs: 5_000, compactEvery: 2_000, compactIdleMs: 2_000, awarenessTimeoutMs: 22_000, sleepAfterMs: 10_000 };
 
 /** What the registry needs besides the store and channels: the file rows. */
 export interface DocFiles {
@@ -201,6 +203,7 @@ export class DocRegistry {
             writeFile: (text, editor) => files.write(key, text, editor),
             timing: settings,
             compactEvery: settings.compactEvery,
+            compactIdleMs: settings.compactIdleMs,
             awarenessTimeoutMs: settings.awarenessTimeoutMs,
             sleepAfterMs: settings.sleepAfterMs,
             onBroken: () => this.drop(entry),

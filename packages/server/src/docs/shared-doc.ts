@@ -32,8 +32,10 @@ export interface SharedDocDeps {
     publish(message: Uint8Array): Promise<void>;
     writeFile: MirrorWrite;
     timing: MirrorTiming;
-    /** Appended updates after which the document is compacted into its snapshot. */
+    /** Appended updates after which the document is compacted into its snapshot while edits go on... */
     compactEvery: number;
+    /** ...and, once edits pause for this long, whatever it appended: compaction costs the database and the event loop a burst of work, best done while nobody types. */
+    compactIdleMs: number;
     /** Awareness states not renewed for this long are removed (their editor or its instance is gone). */
     awarenessTimeoutMs: number;
     /** After this long without an edit the document sleeps: only its encoded state stays in memory. */
@@ -209,9 +211,14 @@ export class SharedDoc {
         this.deps.publish(query).catch(() => this.catchUpLater());
     }
 
-    /** Removes the awareness states not renewed in time (their editor, or its instance, is gone), and sleeps when due. */
+    /** Removes the awareness states not renewed in time (their editor, or its instance, is gone), compacts and sleeps when due. */
     sweep(now: number): void {
-        if (!this.state.asleep && now - this.state.lastUsed >= this.deps.sleepAfterMs && this.quiet()) {
+        const idle = now - this.state.lastUsed;
+        if (this.appended > 0 && idle >= this.deps.compactIdleMs && this.storing === 0) {
+            this.compact();
+        }
+
+        if (!this.state.asleep && idle >= this.deps.sleepAfterMs && this.quiet()) {
             this.state.sleep();
         }
 
@@ -320,13 +327,22 @@ export class SharedDoc {
         this.broadcastUpdate(update, origin);
         this.deps.publish(relay).catch(() => this.catchUpLater());
         this.mirror.touch(editor);
-        if (++this.appended >= this.deps.compactEvery && !this.compacting) {
-            this.compacting = true;
-            this.appended = 0;
-            this.deps.store.compact(this.key).catch(this.deps.onError).finally(() => {
-                this.compacting = false;
-            });
+        if (++this.appended >= this.deps.compactEvery) {
+            this.compact();
         }
+    }
+
+    // Folds the appended updates into the snapshot, unless a compaction is running or the document is broken.
+    private compact(): void {
+        if (this.compacting || this.broken) {
+            return;
+        }
+
+        this.compacting = true;
+        this.appended = 0;
+        this.deps.store.compact(this.key).catch(this.deps.onError).finally(() => {
+            this.compacting = false;
+        });
     }
 
     // The document holds an update the database refused: nobody may receive it. Its sockets
