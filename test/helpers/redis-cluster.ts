@@ -34,7 +34,26 @@ export class RedisCluster {
         this.#nodes = nodes;
     }
 
+    /**
+     * Starts the nodes on free ports. A port found free can be taken before
+     * its node binds it (by another test, or by an outgoing connection on its
+     * cluster bus port, port + 10000): a node that exits before it answers is
+     * reported with its output, and the cluster starts again on other ports.
+     */
     static async start(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+        for (let attempt = 1; ; attempt++) {
+            try {
+                return await RedisCluster.#startOnce(options);
+            }
+            catch (err) {
+                if (!(err instanceof NodeExited) || attempt === START_ATTEMPTS) {
+                    throw err;
+                }
+            }
+        }
+    }
+
+    static async #startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
         const masters = options.masters ?? 3;
         const count = masters * (1 + (options.replicasPerMaster ?? 1));
         const dir = await mkdtemp(join(tmpdir(), 'collab-redis-cluster-'));
@@ -42,7 +61,7 @@ export class RedisCluster {
         while (ports.length < count) {
             const port = await freePort();
             // The cluster bus listens on port + 10000: both must be free.
-            if (port <= 55_535 && !ports.includes(port)) {
+            if (port <= 55_535 && !ports.includes(port) && await bindable(port + 10_000)) {
                 ports.push(port);
             }
         }
@@ -58,7 +77,13 @@ export class RedisCluster {
         }));
         const cluster = new RedisCluster(dir, nodes);
         try {
-            await Promise.all(ports.map((port) => until(() => ping(port), 10_000, `redis-server on ${port}`)));
+            await Promise.all(nodes.map(({ port, child }) => until(async () => {
+                if (child.process.exitCode !== null) {
+                    throw new NodeExited(port, child.stdout() + child.stderr());
+                }
+
+                return ping(port);
+            }, 10_000, `redis-server on ${port}`, () => child.stdout() + child.stderr())));
             const create = run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', String(options.replicasPerMaster ?? 1), '--cluster-yes']);
             const code = await create.closed;
             if (code !== 0) {
@@ -182,6 +207,25 @@ export class RedisCluster {
             return now.length === masters;
         }, 30_000, 'the Redis Cluster to settle');
     }
+}
+
+const START_ATTEMPTS = 3;
+
+/** A node exited before it answered (its port was taken meanwhile). */
+class NodeExited extends Error {
+    constructor(port: number, output: string) {
+        super(`redis-server on ${port} exited before it answered: ${output.trim().split('\n').at(-1) ?? ''}`);
+    }
+}
+
+/** True when a listener can be opened on `port` of 127.0.0.1 now. */
+async function bindable(port: number): Promise<boolean> {
+    const { createServer } = await import('node:net');
+    return new Promise((resolve) => {
+        const server = createServer();
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
 }
 
 async function ping(port: number): Promise<boolean> {
