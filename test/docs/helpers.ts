@@ -3,7 +3,23 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 
+import type { Knex } from 'knex';
+
+import { DocStore, type DocKey } from '../../packages/server/src/docs/store.js';
 import type { RealtimeServer } from '../realtime/helpers.js';
+
+/** How many appended rows of a document wait to be compacted. */
+export async function storedRows(db: Knex, key: DocKey): Promise<number> {
+    const [row] = await db('doc_updates').count({ n: '*' }).where({ workspace_id: key.workspaceId, path: key.path }) as Array<{ n: string }>;
+    return Number(row!.n);
+}
+
+/** A document's text as the database holds it: its snapshot and the rows appended since. */
+export async function storedText(db: Knex, key: DocKey): Promise<string> {
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, await new DocStore(db).load(key, () => Promise.resolve('')));
+    return doc.getText('content').toJSON();
+}
 
 /** A metric's value in a server's `/metrics`. */
 export async function metric(server: Pick<RealtimeServer, 'server'>, name: string): Promise<number> {

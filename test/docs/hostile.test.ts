@@ -5,7 +5,7 @@ import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 
 import { makeTeam, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
-import { openEditor, rawDocSocket, type Editor } from './helpers.js';
+import { openEditor, rawDocSocket, storedRows, type Editor } from './helpers.js';
 
 /** A y-websocket sync message (`step` 0, 1 or 2) around `payload`. */
 function sync(step: number, payload: Uint8Array): Buffer {
@@ -28,7 +28,7 @@ describe('document sockets against hostile clients', () => {
     let team: Team;
     const editors: Editor[] = [];
     const url = (path: string, token = team.owner.access) => `${team.workspaceId}/${path}?token=${token}`;
-    const stored = async (path: string) => Number((await t.database.db('doc_updates').count({ n: '*' }).where({ workspace_id: team.workspaceId, path }))[0]!.n);
+    const stored = (path: string) => storedRows(t.database.db, { workspaceId: team.workspaceId, path });
 
     before(async () => {
         t = await startServer();

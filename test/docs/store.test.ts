@@ -8,7 +8,7 @@ import { DocStore, merged, type DocKey } from '../../packages/server/src/docs/st
 import { onPglite } from '../helpers/database.js';
 import { runs } from '../helpers/fuzz.js';
 import { makeTeam, sleep, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
-import { openEditor } from './helpers.js';
+import { openEditor, storedRows, storedText } from './helpers.js';
 
 /** The update a change to `doc` makes. */
 function change(doc: Y.Doc, edit: (text: Y.Text) => void): Uint8Array {
@@ -93,6 +93,18 @@ describe('the document store', () => {
         await t.stop();
     });
 
+    /** Runs `work` while a transaction holds the snapshot's row as compact() holds it while it merges and writes. */
+    async function whileCompacting<T>(key: DocKey, work: () => Promise<T>): Promise<T> {
+        const trx = await t.database.db.transaction();
+        try {
+            await trx('doc_snapshots').first('path').where({ workspace_id: key.workspaceId, path: key.path }).forNoKeyUpdate();
+            return await work();
+        }
+        finally {
+            await trx.rollback();
+        }
+    }
+
     /** A document stored with `text`, and an editor holding its state. */
     async function stored(path: string, text: string): Promise<{ key: DocKey; store: DocStore; editor: Y.Doc }> {
         const key = { workspaceId: team.workspaceId, path };
@@ -104,42 +116,28 @@ describe('the document store', () => {
 
     it('commits an append while a compaction holds the snapshot\'s row', { skip: onPglite && 'the embedded database runs one transaction at a time' }, async () => {
         const { key, store, editor } = await stored('locked.txt', 'abc');
-        const trx = await t.database.db.transaction();
-        try {
-            // The lock compact() holds while it merges and writes.
-            await trx('doc_snapshots').first('path').where({ workspace_id: key.workspaceId, path: key.path }).forNoKeyUpdate();
+        const outcome = await whileCompacting(key, () => {
             const appended = store.append(key, change(editor, (text) => text.insert(3, 'd')));
-            assert.equal(await Promise.race([appended.then(() => 'committed'), sleep(3000).then(() => 'still waiting')]), 'committed');
-        }
-        finally {
-            await trx.rollback();
-        }
-
-        assert.equal(textOf(await store.load(key, () => Promise.resolve(''))), 'abcd');
+            return Promise.race([appended.then(() => 'committed'), sleep(3000).then(() => 'still waiting')]);
+        });
+        assert.equal(outcome, 'committed');
+        assert.equal(await storedText(t.database.db, key), 'abcd');
     });
 
     it('leaves the rows to the compaction already running on another instance, without waiting for it', { skip: onPglite && 'the embedded database runs one transaction at a time' }, async () => {
         const { key, store, editor } = await stored('compacting.txt', 'abc');
         await store.append(key, change(editor, (text) => text.insert(3, 'd')));
-        const rows = async () => Number((await t.database.db('doc_updates').count({ n: '*' }).where({ workspace_id: key.workspaceId, path: key.path }) as Array<{ n: string }>)[0]!.n);
-        const trx = await t.database.db.transaction();
-        try {
-            await trx('doc_snapshots').first('path').where({ workspace_id: key.workspaceId, path: key.path }).forNoKeyUpdate();
-            assert.equal(await Promise.race([store.compact(key).then(() => 'returned'), sleep(3000).then(() => 'still waiting')]), 'returned');
-            assert.equal(await rows(), 1);
-        }
-        finally {
-            await trx.rollback();
-        }
-
+        const outcome = await whileCompacting(key, () => Promise.race([store.compact(key).then(() => 'returned'), sleep(3000).then(() => 'still waiting')]));
+        assert.equal(outcome, 'returned');
+        assert.equal(await storedRows(t.database.db, key), 1);
         await store.compact(key);
-        assert.equal(await rows(), 0);
-        assert.equal(textOf(await store.load(key, () => Promise.resolve(''))), 'abcd');
+        assert.equal(await storedRows(t.database.db, key), 0);
+        assert.equal(await storedText(t.database.db, key), 'abcd');
     });
 
     it('compacts a document once its edits pause, long before the count that compacts it while edits go on', async () => {
         const key = { workspaceId: team.workspaceId, path: 'paused.txt' };
-        const rows = async () => Number((await t.database.db('doc_updates').count({ n: '*' }).where({ workspace_id: key.workspaceId, path: key.path }) as Array<{ n: string }>)[0]!.n);
+        const rows = () => storedRows(t.database.db, key);
         const editor = openEditor(t.port, team.workspaceId, key.path, team.owner.access);
         try {
             await editor.synced();
@@ -149,7 +147,7 @@ describe('the document store', () => {
 
             await until(async () => await rows() === 10, 5000, 'the edits to be stored');
             await until(async () => await rows() === 0, 8000, 'the document to be compacted');
-            assert.equal(textOf(await new DocStore(t.database.db).load(key, () => Promise.resolve(''))), '0;1;2;3;4;5;6;7;8;9;');
+            assert.equal(await storedText(t.database.db, key), '0;1;2;3;4;5;6;7;8;9;');
         }
         finally {
             editor.destroy();
@@ -176,8 +174,7 @@ describe('the document store', () => {
         appending = false;
         await Promise.all(compacting);
         await store.compact(key);
-        assert.equal(textOf(await store.load(key, () => Promise.resolve(''))), expected.join(''));
-        const [{ n }] = await t.database.db('doc_updates').count({ n: '*' }).where({ workspace_id: key.workspaceId, path: key.path }) as Array<{ n: string }>;
-        assert.equal(Number(n), 0);
+        assert.equal(await storedText(t.database.db, key), expected.join(''));
+        assert.equal(await storedRows(t.database.db, key), 0);
     });
 });

@@ -2,11 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import WebSocket from 'ws';
-import * as Y from 'yjs';
 
-import { DocStore } from '../../packages/server/src/docs/store.js';
 import { makeTeam, startServer, until, type RealtimeServer, type Team } from '../realtime/helpers.js';
-import { openEditor, rawDocSocket } from './helpers.js';
+import { openEditor, rawDocSocket, storedRows, storedText } from './helpers.js';
 
 describe('the document endpoint /yjs/{workspace_id}/{path}', () => {
     let t: RealtimeServer;
@@ -100,7 +98,6 @@ describe('document sockets under the server\'s connection rules', () => {
 
     it('compacts appended updates into the snapshot, keeping the text', async () => {
         const key = { workspaceId: team.workspaceId, path: 'compact.txt' };
-        const rows = async () => Number((await t.database.db('doc_updates').count({ n: '*' }).where({ workspace_id: key.workspaceId, path: key.path }))[0]!.n);
         const editor = openEditor(t.port, team.workspaceId, 'compact.txt', team.owner.access);
         try {
             await editor.synced();
@@ -108,12 +105,8 @@ describe('document sockets under the server\'s connection rules', () => {
                 editor.text.insert(editor.text.length, `${i},`);
             }
 
-            await until(async () => {
-                const stored = new Y.Doc();
-                Y.applyUpdate(stored, await new DocStore(t.database.db).load(key, () => Promise.resolve('')));
-                return stored.getText('content').toJSON() === '0,1,2,3,4,5,6,7,8,9,10,11,';
-            }, 5000, 'the text in the database');
-            await until(async () => await rows() < 5, 5000, 'the updates to be compacted');
+            await until(async () => await storedText(t.database.db, key) === '0,1,2,3,4,5,6,7,8,9,10,11,', 5000, 'the text in the database');
+            await until(async () => await storedRows(t.database.db, key) < 5, 5000, 'the updates to be compacted');
         }
         finally {
             editor.destroy();

@@ -49,13 +49,28 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
+    const port = await listenOnce(0);
+    if (port === undefined) {
+        throw new Error('no free TCP port on 127.0.0.1');
+    }
+
+    return port;
+}
+
+/** True when a listener can be opened on `port` of 127.0.0.1 now. */
+export async function portIsFree(port: number): Promise<boolean> {
+    return await listenOnce(port) !== undefined;
+}
+
+// Opens a listener on 127.0.0.1 (port 0: any free one) and closes it: the port it had, or undefined when it could not listen.
+async function listenOnce(port: number): Promise<number | undefined> {
     const { createServer } = await import('node:net');
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
         const server = createServer();
-        server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => resolve(port));
+        server.once('error', () => resolve(undefined));
+        server.listen(port, '127.0.0.1', () => {
+            const { port: bound } = server.address() as { port: number };
+            server.close(() => resolve(bound));
         });
-        server.on('error', reject);
     });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { Redis } from 'ioredis';
 
-import { freePort, run, type Child } from './process.js';
+import { freePort, portIsFree, run, type Child } from './process.js';
 import { until } from './wait.js';
 
 /** One redis-server of a {@link RedisCluster}. */
@@ -61,7 +61,7 @@ export class RedisCluster {
         while (ports.length < count) {
             const port = await freePort();
             // The cluster bus listens on port + 10000: both must be free.
-            if (port <= 55_535 && !ports.includes(port) && await bindable(port + 10_000)) {
+            if (port <= 55_535 && !ports.includes(port) && await portIsFree(port + 10_000)) {
                 ports.push(port);
             }
         }
@@ -216,16 +216,6 @@ class NodeExited extends Error {
     constructor(port: number, output: string) {
         super(`redis-server on ${port} exited before it answered: ${output.trim().split('\n').at(-1) ?? ''}`);
     }
-}
-
-/** True when a listener can be opened on `port` of 127.0.0.1 now. */
-async function bindable(port: number): Promise<boolean> {
-    const { createServer } = await import('node:net');
-    return new Promise((resolve) => {
-        const server = createServer();
-        server.once('error', () => resolve(false));
-        server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
 }
 
 async function ping(port: number): Promise<boolean> {
